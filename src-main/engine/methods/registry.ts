@@ -1,0 +1,56 @@
+import { AmalgamError } from '../errors'
+import type { MethodDeclaration } from './types'
+import { weightedSum } from './weighted-sum'
+
+/** Every merge method, explicitly. Adding a method = one module + one line here. */
+export const METHODS: readonly MethodDeclaration[] = [weightedSum]
+
+export interface ResolvedMethod {
+  readonly method: MethodDeclaration
+  /** parameters fixed by the alias the user wrote (e.g. slerp_mergekit → variant mergekit) */
+  readonly fixedParams: Readonly<Record<string, string | number | boolean>>
+}
+
+const byName = new Map<string, ResolvedMethod>()
+for (const method of METHODS) {
+  const names: [string, ResolvedMethod][] = [
+    [method.id, { method, fixedParams: {} }],
+    ...method.aliases.map((a): [string, ResolvedMethod] => [a.name, { method, fixedParams: a.params }]),
+  ]
+  for (const [name, resolved] of names) {
+    if (byName.has(name)) throw new Error(`method name "${name}" is declared twice`)
+    byName.set(name, resolved)
+  }
+}
+
+/** Finds a method by id or alias; unknown names get the nearest known names as a suggestion. */
+export function resolveMethod(name: string): ResolvedMethod {
+  const found = byName.get(name) ?? byName.get(name.toLowerCase().replace(/[\s-]+/g, '_'))
+  if (found) return found
+  const suggestions = [...byName.keys()]
+    .map((candidate) => ({ candidate, distance: editDistance(name.toLowerCase(), candidate) }))
+    .sort((x, y) => x.distance - y.distance)
+    .slice(0, 3)
+    .filter((s) => s.distance <= Math.max(3, name.length / 2))
+    .map((s) => s.candidate)
+  const hint = suggestions.length > 0 ? `; did you mean ${suggestions.join(', ')}?` : '; run `amalgam methods` for the list'
+  throw new AmalgamError('UNKNOWN_METHOD', `unknown merge method "${name}"${hint}`)
+}
+
+export function allMethodNames(): string[] {
+  return [...byName.keys()]
+}
+
+function editDistance(a: string, b: string): number {
+  const prev = Array.from({ length: b.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= a.length; i++) {
+    let diag = prev[0]!
+    prev[0] = i
+    for (let j = 1; j <= b.length; j++) {
+      const up = prev[j]!
+      prev[j] = Math.min(up + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1))
+      diag = up
+    }
+  }
+  return prev[b.length]!
+}

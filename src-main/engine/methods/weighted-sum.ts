@@ -1,0 +1,36 @@
+import { lerp } from '../compute/lerp'
+import { mapElementwise, passThrough } from './kernel-helpers'
+import { defineMethod } from './types'
+
+export const weightedSum = defineMethod({
+  id: 'weighted_sum',
+  aliases: [{ name: 'weight_sum', params: {} }, { name: 'lerp', params: {} }],
+  label: 'Weighted sum',
+  description:
+    'Interpolates linearly between A and B: A + alpha x (B - A). alpha 0 keeps A, 1 gives B, values outside 0..1 extrapolate. The classic checkpoint merge and the usual target of per-block (MBW) weights.',
+  inputs: { min: 2, max: 2, base: 'none', roles: ['model A (kept at alpha 0)', 'model B (reached at alpha 1)'] },
+  params: {
+    alpha: {
+      type: 'number',
+      label: 'alpha',
+      description: 'Share of B: 0 = A, 1 = B.',
+      default: 0.5,
+      ui: { min: 0, max: 1, step: 0.01 },
+      perBlock: true,
+      perModel: false,
+    },
+  },
+  cost: ['E'],
+  randomness: 'deterministic',
+  chunked: true,
+  memoryFactor: 3,
+  kernel(ctx) {
+    const { alpha } = ctx.params
+    // exact copies at the ends, as sd-mecha and supermerger do: no rounding noise in unmerged blocks
+    if (alpha === 0) return passThrough(ctx, ctx.inputs[0]!)
+    if (alpha === 1) return passThrough(ctx, ctx.inputs[1]!)
+    mapElementwise(ctx, (out, [x, y]) => {
+      for (let i = 0; i < out.length; i++) out[i] = lerp(x![i]!, y![i]!, alpha)
+    })
+  },
+})
