@@ -6,15 +6,25 @@ import type { DType } from './dtype'
  */
 export interface TensorLocator {
   readonly path: string
+  /** the tensor's name, for error messages */
+  readonly key?: string
   /** dtype as stored in the file */
   readonly dtype: DType
   readonly shape: readonly number[]
-  /** absolute byte offset in `path` of element 0 of the data (of the storage, for strided views) */
+  /**
+   * absolute byte offset in `path` of the tensor's first element; for a strided view, of the view's
+   * element [0, 0, …] in its storage (the storage offset already applied)
+   */
   readonly offset: number
-  /** bytes covered from `offset`: the tensor for contiguous data, the storage span for strided views */
+  /** bytes covered from `offset`: the tensor for contiguous data, the storage span the view reaches for strided views */
   readonly byteLength: number
-  /** element strides of a non-contiguous view (torch); absent = C-contiguous */
+  /** element strides (non-negative) of a non-contiguous view (torch); absent = C-contiguous */
   readonly strides?: readonly number[]
+  /**
+   * set when the file stores a dtype we cannot compute on ("F8_E8M0"); `dtype` is then only a
+   * placeholder and every attempt to read the data fails with UNSUPPORTED_DTYPE
+   */
+  readonly unsupportedDtype?: string
   /** ComfyUI "scaled fp8": the real value is stored value × scale */
   readonly scale?: number
   /** torch files may be big-endian; safetensors is always little-endian */
