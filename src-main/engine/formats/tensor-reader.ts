@@ -4,6 +4,7 @@ import type { TensorLocator } from './checkpoint'
 import { byteSwapInPlace, decodeToFloat32 } from './codecs'
 import { dtypeSize, numelOf } from './dtype'
 import { ioError, readAtSync } from './file-io'
+import { isContiguous } from './strides'
 
 /** Bytes read per positioned read when decoding: bounds the scratch buffer whatever the tensor size. */
 const READ_CHUNK_BYTES = 4 << 20
@@ -164,16 +165,6 @@ function describe(loc: TensorLocator): string {
   return `${loc.path}: ${tensorName(loc)}`
 }
 
-/** True when the strides are the C-contiguous ones for the shape (size-1 dimensions may have any stride). */
-function isContiguous(shape: readonly number[], strides: readonly number[]): boolean {
-  let expected = 1
-  for (let d = shape.length - 1; d >= 0; d--) {
-    const dim = shape[d]!
-    if (dim !== 1 && strides[d] !== expected) return false
-    expected *= dim
-  }
-  return true
-}
 
 /** Calls `visit` with the storage element index of each of `count` view elements from flat index `start`, in C order. */
 function walkStorage(shape: readonly number[], strides: readonly number[], start: number, count: number, visit: (storageIndex: number) => void): void {
