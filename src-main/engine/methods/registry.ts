@@ -1,9 +1,51 @@
 import { AmalgamError } from '../errors'
 import type { MethodDeclaration } from './types'
 import { weightedSum } from './weighted-sum'
+// -- imports: elementwise arithmetic
+import { add } from './add'
+import { addDifference } from './add-difference'
+import { clamp } from './clamp'
+import { dropout } from './dropout'
+import { geometricSum } from './geometric-sum'
+import { linear } from './linear'
+import { multiplyQuotient } from './multiply-quotient'
+import { scale } from './scale'
+import { smoothAddDifference } from './smooth-add-difference'
+import { subtract } from './subtract'
+import { sumTwice } from './sum-twice'
+import { tensorSum } from './tensor-sum'
+import { trainDifference } from './train-difference'
+import { tripleSum } from './triple-sum'
+// -- imports: reductions (spherical, cosine, projections, model stock)
+// -- imports: selection (TIES, DARE, GTA family)
+import { gta } from './gta'
+import { tiesSum } from './ties-sum'
+import { tiesSumWithDropout } from './ties-sum-with-dropout'
 
 /** Every merge method, explicitly. Adding a method = one module + one line here. */
-export const METHODS: readonly MethodDeclaration[] = [weightedSum]
+export const METHODS: readonly MethodDeclaration[] = [
+  // elementwise arithmetic
+  weightedSum,
+  linear,
+  addDifference,
+  sumTwice,
+  tripleSum,
+  trainDifference,
+  geometricSum,
+  multiplyQuotient,
+  clamp,
+  tensorSum,
+  scale,
+  add,
+  subtract,
+  dropout,
+  smoothAddDifference,
+  // reductions (spherical, cosine, projections, model stock)
+  // selection (TIES, DARE, GTA family)
+  tiesSum,
+  gta,
+  tiesSumWithDropout,
+]
 
 export interface ResolvedMethod {
   readonly method: MethodDeclaration
