@@ -31,7 +31,7 @@ export const INVOKE_CHANNELS = [
   'dialog.save',
 ] as const
 
-export const EVENT_CHANNELS = ['merge.event', 'library.changed', 'library.progress'] as const
+export const EVENT_CHANNELS = ['merge.event', 'library.changed', 'library.progress', 'recipe.opened'] as const
 
 export type InvokeChannel = (typeof INVOKE_CHANNELS)[number]
 export type EventChannel = (typeof EVENT_CHANNELS)[number]

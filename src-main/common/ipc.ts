@@ -196,6 +196,8 @@ export const eventContract = {
   'merge.event': z.strictObject({ jobId: JobId, event: MergeEvent }),
   'library.changed': z.strictObject({}),
   'library.progress': LibraryProgress,
+  /** File > Open recipe... in the desktop app: main read and validated the file; the renderer loads it into the builder */
+  'recipe.opened': z.strictObject({ path: z.string(), recipe: Recipe }),
 } as const satisfies Record<EventChannel, z.ZodType>
 
 export type InvokeRequest<C extends InvokeChannel> = z.input<(typeof invokeContract)[C]['request']>
@@ -213,4 +215,10 @@ export type AmalgamBridge = {
   readonly [C in InvokeChannel]: (request: InvokeRequest<C>) => Promise<Result<InvokeResponse<C>>>
 } & {
   readonly events: { readonly [E in EventChannel]: (listener: (payload: EventPayload<E>) => void) => () => void }
+  /**
+   * The absolute path of a file dropped on the window. Only Electron knows it (webUtils.getPathForFile);
+   * a browser page never learns local paths, so under `amalgam serve` this is absent and the UI offers
+   * the server-side file browser (files.list) instead.
+   */
+  readonly pathForFile?: (file: File) => string
 }

@@ -26,6 +26,8 @@ export type ErrorCode =
   | 'CANCELLED'
   | 'WORKER_CRASHED'
   | 'BAD_ARGUMENT'
+  /** a desktop feature (native dialogs, reveal in folder) asked for under `amalgam serve` */
+  | 'NOT_AVAILABLE'
   | 'INTERNAL'
 
 export class AmalgamError extends Error {
