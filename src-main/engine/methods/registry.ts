@@ -17,6 +17,11 @@ import { tensorSum } from './tensor-sum'
 import { trainDifference } from './train-difference'
 import { tripleSum } from './triple-sum'
 // -- imports: reductions (spherical, cosine, projections, model stock)
+import { addCosine } from './add-cosine'
+import { extract } from './extract'
+import { modelStock } from './model-stock'
+import { addPerpendicular, perpendicularComponent } from './perpendicular'
+import { slerp } from './slerp'
 // -- imports: selection (TIES, DARE, GTA family)
 import { gta } from './gta'
 import { tiesSum } from './ties-sum'
@@ -41,6 +46,12 @@ export const METHODS: readonly MethodDeclaration[] = [
   dropout,
   smoothAddDifference,
   // reductions (spherical, cosine, projections, model stock)
+  slerp,
+  addCosine,
+  extract,
+  modelStock,
+  perpendicularComponent,
+  addPerpendicular,
   // selection (TIES, DARE, GTA family)
   tiesSum,
   gta,
