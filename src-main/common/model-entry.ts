@@ -16,7 +16,7 @@ export const Architecture = z.enum([
 export type Architecture = z.infer<typeof Architecture>
 
 export const ComponentSummary = z.strictObject({
-  /** unet, transformer, clip_l, clip_g, openclip_h, t5, vae, ema, scheduler, markers, leftovers, llm */
+  /** unet, transformer, clip_l, clip_g, openclip_h, t5, vae, ema, scheduler, markers, leftovers, llm, lora */
   id: z.string(),
   keys: z.number(),
   params: z.number(),
@@ -44,6 +44,7 @@ export const LlmDetails = z.strictObject({
   vocabSize: z.number().nullable(),
   tiedEmbeddings: z.boolean(),
 })
+export type LlmDetails = z.infer<typeof LlmDetails>
 
 /** One model in the library, as `amalgam inspect --json` and `amalgam scan --json` print it (docs/LIBRARY.md). */
 export const ModelEntry = z.strictObject({
@@ -61,7 +62,7 @@ export const ModelEntry = z.strictObject({
   predictionType: z.enum(['eps', 'v', 'flow', 'unknown']),
   /** where the prediction type came from: a marker key, the sidecar .yaml, metadata, the architecture */
   predictionSource: z.string().nullable(),
-  /** ldm, sgm, comfy, bfl, diffusers, hf, component */
+  /** ldm, sgm, comfy, bfl, bare, diffusers, hf, component, lora, unknown (engine/model/types.ts LAYOUTS) */
   layout: z.string(),
   components: z.array(ComponentSummary),
   /** parameter count per stored dtype */
