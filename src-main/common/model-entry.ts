@@ -62,7 +62,7 @@ export const ModelEntry = z.strictObject({
   predictionType: z.enum(['eps', 'v', 'flow', 'unknown']),
   /** where the prediction type came from: a marker key, the sidecar .yaml, metadata, the architecture */
   predictionSource: z.string().nullable(),
-  /** ldm, sgm, comfy, bfl, bare, diffusers, hf, component, lora, unknown (engine/arch/detection-types.ts ModelLayout) */
+  /** ldm, sgm, comfy, bfl, bare, diffusers, hf, component, unknown (engine/arch/detection-types.ts ModelLayout) */
   layout: z.string(),
   components: z.array(ComponentSummary),
   /** parameter count per stored dtype */
