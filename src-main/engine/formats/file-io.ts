@@ -1,4 +1,4 @@
-import { readSync } from 'node:fs'
+import { readSync, writeSync } from 'node:fs'
 import type { FileHandle } from 'node:fs/promises'
 import { AmalgamError, fileError, type ErrorCode } from '../errors'
 
@@ -19,15 +19,15 @@ export function ioError(err: unknown, path: string, context?: string): AmalgamEr
   return fileError(code, path, context === undefined ? problem : `${context}: ${problem}`)
 }
 
-/** Node refuses single reads over 2 GiB; larger reads are split. */
-const MAX_READ_BYTES = 1 << 30
+/** Node refuses single reads or writes over 2 GiB; larger ones are split. */
+const MAX_IO_BYTES = 1 << 30
 
 /** Reads up to `length` bytes at `position`, looping over short reads; fewer bytes only at end of file. */
 export async function readAt(handle: FileHandle, length: number, position: number): Promise<Uint8Array> {
   const buffer = new Uint8Array(length)
   let done = 0
   while (done < length) {
-    const { bytesRead } = await handle.read(buffer, done, Math.min(length - done, MAX_READ_BYTES), position + done)
+    const { bytesRead } = await handle.read(buffer, done, Math.min(length - done, MAX_IO_BYTES), position + done)
     if (bytesRead === 0) break
     done += bytesRead
   }
@@ -38,9 +38,17 @@ export async function readAt(handle: FileHandle, length: number, position: numbe
 export function readAtSync(fd: number, into: Uint8Array, position: number): number {
   let done = 0
   while (done < into.length) {
-    const n = readSync(fd, into, done, Math.min(into.length - done, MAX_READ_BYTES), position + done)
+    const n = readSync(fd, into, done, Math.min(into.length - done, MAX_IO_BYTES), position + done)
     if (n === 0) break
     done += n
   }
   return done
+}
+
+/** Writes all of `bytes` at `position` (positioned, so threads can fill one file at different offsets), looping over short writes. */
+export function writeAtSync(fd: number, bytes: Uint8Array, position: number): void {
+  let done = 0
+  while (done < bytes.length) {
+    done += writeSync(fd, bytes, done, Math.min(bytes.length - done, MAX_IO_BYTES), position + done)
+  }
 }

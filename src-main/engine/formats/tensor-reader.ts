@@ -62,6 +62,23 @@ export class TensorReader {
     return bytes
   }
 
+  /**
+   * Stored bytes [byteStart, byteStart + into.length) of a contiguous tensor exactly as the file holds
+   * them (no byte swap, no scale): for copying a tensor into a same-dtype output in large pieces.
+   */
+  readStoredRange(loc: TensorLocator, byteStart: number, into: Uint8Array): Uint8Array {
+    checkReadable(loc)
+    const total = numelOf(loc.shape) * dtypeSize(loc.dtype)
+    if (loc.strides !== undefined && !isContiguous(loc.shape, loc.strides)) {
+      throw new AmalgamError('INTERNAL', `${describe(loc)}: a strided view has no contiguous stored bytes; read it with readBytes`)
+    }
+    if (!(Number.isInteger(byteStart) && byteStart >= 0 && byteStart + into.length <= total)) {
+      throw new AmalgamError('INTERNAL', `${describe(loc)}: byte range [${byteStart}, ${byteStart + into.length}) is outside 0..${total}`)
+    }
+    this.readExactly(loc, into, loc.offset + byteStart)
+    return into
+  }
+
   close(): void {
     for (const fd of this.fds.values()) closeSync(fd)
     this.fds.clear()

@@ -22,11 +22,20 @@ export interface EntryPoint {
 export function entryPoint(name: EntryName): EntryPoint {
   const here = fileURLToPath(import.meta.url)
   if (here.endsWith('.ts')) {
-    return { filename: join(dirname(here), SOURCE_FILES[name]), execArgv: ['--import', tsxLoaderUrl()] }
+    return { filename: join(dirname(here), SOURCE_FILES[name]), execArgv: ['--import', name === 'engine-worker' ? tsxThreadRegistration() : tsxLoaderUrl()] }
   }
   return { filename: join(dirname(here), `${name}.js`), execArgv: [] }
 }
 
 function tsxLoaderUrl(): string {
   return pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href
+}
+
+/**
+ * tsx's loader registers its ESM hooks on a process's main thread only, so a worker thread started
+ * from source registers them itself, from a tiny inline module, before its entry file is imported.
+ */
+function tsxThreadRegistration(): string {
+  const api = import.meta.resolve('tsx/esm/api')
+  return `data:text/javascript,${encodeURIComponent(`import { register } from ${JSON.stringify(api)}; register()`)}`
 }
