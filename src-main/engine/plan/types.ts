@@ -65,10 +65,11 @@ export interface KeyTask {
 
 export interface PlannedOutput {
   readonly path: string
-  /** `__metadata__` known before merging; hashes are patched in at the end */
+  /** `__metadata__` known before merging, and the header bytes reserved for what is patched in at the end: both from lineage/metadata.ts buildOutputMetadata */
   readonly metadata: Readonly<Record<string, string>>
-  /** header bytes reserved for metadata patched in at the end */
   readonly reserveMetadataBytes: number
+  /** replace an existing file at `path` (an input is never replaced) */
+  readonly overwrite: boolean
   /** a sidecar .yaml of `a` (SD2-768-v) to copy beside the output */
   readonly sidecarYaml: string | null
 }

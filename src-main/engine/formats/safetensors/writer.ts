@@ -242,7 +242,7 @@ export class SafetensorsFileWriter {
 }
 
 /** OUTPUT_IS_INPUT when `path` names one of `inputs`, also through symlinks or hard links. */
-async function refuseInputAsOutput(path: string, inputs: readonly string[]): Promise<void> {
+export async function refuseInputAsOutput(path: string, inputs: readonly string[]): Promise<void> {
   if (inputs.length === 0) return
   const outputStat = await stat(path).catch(() => null)
   const outputReal = await realpath(dirname(path))

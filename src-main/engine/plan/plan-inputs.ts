@@ -1,0 +1,74 @@
+import { readFile, stat } from 'node:fs/promises'
+import { detectModel } from '../arch/detect'
+import type { Detection } from '../arch/detection-types'
+import { canonicalKey } from '../arch/keys'
+import { AmalgamError, isAmalgamError } from '../errors'
+import type { Checkpoint, TensorInfo } from '../formats/checkpoint'
+import { ioError } from '../formats/file-io'
+import { openCheckpoint } from '../formats/open'
+import { sidecarPath } from '../lineage/sidecar'
+
+/** An input file as the planner sees it: its header, what it is, and its tensors by canonical key. */
+export interface PlanInput {
+  readonly path: string
+  readonly checkpoint: Checkpoint
+  readonly detection: Detection
+  readonly size: number
+  readonly mtimeMs: number
+  /** A1111's `<name>.yaml` beside the file, when there is one */
+  readonly sidecarYaml: string | null
+  /** canonical key → tensor, in file order */
+  readonly tensors: ReadonlyMap<string, TensorInfo>
+}
+
+/**
+ * Opens and identifies one input. `where` is the recipe path that names it, so a problem reads
+ * "merge.inputs[1]: /models/b.safetensors: file not found".
+ */
+export async function openPlanInput(path: string, where: string): Promise<PlanInput> {
+  try {
+    let info
+    try {
+      info = await stat(path)
+    } catch (err) {
+      throw ioError(err, path)
+    }
+    const checkpoint = await openCheckpoint(path)
+    const yamlPath = sidecarPath(path, '.yaml')
+    const yaml = await readFile(yamlPath, 'utf8').catch(() => null)
+    const detection = detectModel(checkpoint.tensors, { metadata: checkpoint.metadata, sidecarYaml: yaml })
+    const tensors = new Map<string, TensorInfo>()
+    for (const t of checkpoint.tensors) tensors.set(canonicalKey(detection, t.key), t)
+    return { path, checkpoint, detection, size: info.size, mtimeMs: info.mtimeMs, sidecarYaml: yaml === null ? null : yamlPath, tensors }
+  } catch (err) {
+    if (isAmalgamError(err)) throw new AmalgamError(err.code, `${where}: ${err.message}`, err.file)
+    throw err
+  }
+}
+
+/** The UNet key's EMA twin in a non-pruned LDM file: "model_ema." + the key without "model." and without dots. */
+export function emaKeyOf(unetKey: string): string {
+  return `model_ema.${unetKey.slice('model.'.length).replaceAll('.', '')}`
+}
+
+/**
+ * The input with its UNet tensors replaced by their EMA twins (options.useEma); null when the file
+ * carries no EMA weights.
+ */
+export function withEmaWeights(input: PlanInput, isUnetKey: (canonical: string) => boolean): PlanInput | null {
+  const tensors = new Map(input.tensors)
+  let swapped = 0
+  for (const [key, tensor] of input.tensors) {
+    if (!isUnetKey(key)) continue
+    const ema = input.tensors.get(emaKeyOf(key))
+    if (ema === undefined || !sameShape(ema.shape, tensor.shape)) continue
+    // the tensor keeps its name (the output key); only where its values come from changes
+    tensors.set(key, { ...tensor, dtype: ema.dtype, locator: ema.locator })
+    swapped++
+  }
+  return swapped === 0 ? null : { ...input, tensors }
+}
+
+export function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i])
+}
