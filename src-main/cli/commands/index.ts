@@ -1,6 +1,10 @@
 import type { Command } from '../command'
+import { convertCommand } from './convert'
+import { inspectCommand } from './inspect'
+import { mergeCommand, planCommand } from './merge'
 import { methodsCommand } from './methods'
+import { scanCommand } from './scan'
 import { serveCommand } from './serve'
 
 /** Every subcommand, in the order `amalgam help` lists them. */
-export const COMMANDS: readonly Command[] = [methodsCommand, serveCommand]
+export const COMMANDS: readonly Command[] = [mergeCommand, planCommand, inspectCommand, scanCommand, convertCommand, methodsCommand, serveCommand]
