@@ -2,9 +2,23 @@ import { AmalgamError, describeError } from '../engine/errors'
 import { UsageError, type Command, type CommandIO } from './command'
 import { COMMANDS } from './commands'
 
+// A reader that goes away (`amalgam scan | head`) must not crash a running command: the merge it may be
+// doing has to finish (or clean up) normally, so a closed pipe just stops further output to it.
+const closedStreams = new WeakSet<NodeJS.WriteStream>()
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err
+    closedStreams.add(stream)
+  })
+}
+
+function writeLine(stream: NodeJS.WriteStream, text: string): void {
+  if (!closedStreams.has(stream)) stream.write(text.endsWith('\n') ? text : `${text}\n`)
+}
+
 const processIO: CommandIO = {
-  out: (text) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
-  err: (text) => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`),
+  out: (text) => writeLine(process.stdout, text),
+  err: (text) => writeLine(process.stderr, text),
   interactive: Boolean(process.stderr.isTTY),
 }
 
