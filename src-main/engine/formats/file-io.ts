@@ -1,5 +1,5 @@
 import { readSync, writeSync } from 'node:fs'
-import type { FileHandle } from 'node:fs/promises'
+import { open, type FileHandle } from 'node:fs/promises'
 import { AmalgamError, fileError, type ErrorCode } from '../errors'
 
 /** Turns a Node file-system error into the AmalgamError a person sees; `context` narrows it down ("tensor \"x\""). */
@@ -17,6 +17,23 @@ export function ioError(err: unknown, path: string, context?: string): AmalgamEr
             ? ['DISK_FULL', 'no space left on the disk']
             : ['FILE_UNREADABLE', err instanceof Error ? err.message : String(err)]
   return fileError(code, path, context === undefined ? problem : `${context}: ${problem}`)
+}
+
+/** Opens `path` read-only for `read`, closes it whatever happens, and reports failures as ioError does. */
+export async function readFileWith<T>(path: string, read: (handle: FileHandle) => Promise<T>): Promise<T> {
+  let handle: FileHandle
+  try {
+    handle = await open(path, 'r')
+  } catch (err) {
+    throw ioError(err, path)
+  }
+  try {
+    return await read(handle)
+  } catch (err) {
+    throw ioError(err, path)
+  } finally {
+    await handle.close()
+  }
 }
 
 /** Node refuses single reads or writes over 2 GiB; larger ones are split. */

@@ -1,9 +1,9 @@
-import { open, stat } from 'node:fs/promises'
+import { stat } from 'node:fs/promises'
 import { extname } from 'node:path'
 import { fileError } from '../errors'
 import type { Checkpoint } from './checkpoint'
 import { openCkpt } from './ckpt/index'
-import { ioError, readAt } from './file-io'
+import { ioError, readAt, readFileWith } from './file-io'
 import { isGgufMagic, refuseGguf } from './safetensors/quantized'
 import { openSafetensors } from './safetensors/reader'
 
@@ -32,17 +32,7 @@ export async function openCheckpoint(path: string): Promise<Checkpoint> {
 }
 
 async function openByContent(path: string): Promise<Checkpoint> {
-  let head: Uint8Array
-  try {
-    const handle = await open(path, 'r')
-    try {
-      head = await readAt(handle, 9, 0)
-    } finally {
-      await handle.close()
-    }
-  } catch (err) {
-    throw ioError(err, path)
-  }
+  const head = await readFileWith(path, (handle) => readAt(handle, 9, 0))
   if (isGgufMagic(head)) throw refuseGguf(path)
   // "PK\3\4" (torch zip) or a pickle's PROTO / LONG opcode (legacy torch.save)
   if ((head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04) || head[0] === 0x80 || head[0] === 0x4c) return openCkpt(path)

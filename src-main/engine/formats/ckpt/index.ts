@@ -1,8 +1,8 @@
-import { open, type FileHandle } from 'node:fs/promises'
+import type { FileHandle } from 'node:fs/promises'
 import { fileError } from '../../errors'
 import type { Checkpoint } from '../checkpoint'
 import type { PyObject } from './pickle-values'
-import { ioError, readAt } from '../file-io'
+import { readAt, readFileWith } from '../file-io'
 import { readLegacyCheckpoint } from './legacy-checkpoint'
 import { findStateDict, listNames } from './state-dict'
 import type { LoadedPickle } from './torch-container'
@@ -16,19 +16,7 @@ import { readZipCheckpoint } from './zip-checkpoint'
  * as locators into the file; no tensor data is read.
  */
 export async function openCkpt(path: string): Promise<Checkpoint> {
-  let handle: FileHandle
-  try {
-    handle = await open(path, 'r')
-  } catch (err) {
-    throw ioError(err, path)
-  }
-  try {
-    return await readCheckpoint(path, handle)
-  } catch (err) {
-    throw ioError(err, path)
-  } finally {
-    await handle.close()
-  }
+  return readFileWith(path, (handle) => readCheckpoint(path, handle))
 }
 
 async function readCheckpoint(path: string, handle: FileHandle): Promise<Checkpoint> {

@@ -1,8 +1,8 @@
-import { open, type FileHandle } from 'node:fs/promises'
+import type { FileHandle } from 'node:fs/promises'
 import { fileError } from '../../errors'
 import type { Checkpoint, TensorInfo, TensorLocator } from '../checkpoint'
 import { decodeToFloat32 } from '../codecs'
-import { ioError, readAt } from '../file-io'
+import { readAt, readFileWith } from '../file-io'
 import { MAX_HEADER_BYTES, parseSafetensorsHeader, type HeaderEntry } from './header'
 import { findScaledFp8, isGgufMagic, refuseGguf, refuseQuantized, type ScaledFp8Layout } from './quantized'
 
@@ -15,19 +15,7 @@ const SCALE_SPAN_READ_LIMIT = 16 << 20
  */
 export async function openSafetensors(path: string): Promise<Checkpoint> {
   if (/\.gguf$/i.test(path)) throw refuseGguf(path)
-  let handle: FileHandle
-  try {
-    handle = await open(path, 'r')
-  } catch (err) {
-    throw ioError(err, path)
-  }
-  try {
-    return await readCheckpoint(path, handle)
-  } catch (err) {
-    throw ioError(err, path)
-  } finally {
-    await handle.close()
-  }
+  return readFileWith(path, (handle) => readCheckpoint(path, handle))
 }
 
 async function readCheckpoint(path: string, handle: FileHandle): Promise<Checkpoint> {
