@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { resolveMethod } from '../../src-main/engine/methods/registry'
 import { runMethod } from '../support/run-method'
+import { naiveGeometricMedian } from './naive-geometric-median'
+import { expectClose } from './sample-tensors'
 
 function lcg(seed: number): () => number {
   let s = seed >>> 0
@@ -8,6 +10,24 @@ function lcg(seed: number): () => number {
     s = (Math.imul(s, 1664525) + 1013904223) >>> 0
     return s / 4294967296
   }
+}
+
+/** TIES-GMEDIAN in float64 (METHODS.md §6.1, §6.9): trim, elect, mask, geometric median of the masked deltas. */
+function naiveTiesMedian(base: Float32Array, models: readonly Float32Array[], k: number, paper: boolean, alpha: number, maxiter: number): Float64Array {
+  const n = base.length
+  const trimmed = models.map((m) => {
+    const d = Array.from(m, (v, i) => Math.fround(v - base[i]!))
+    const tau = [...d].map(Math.abs).sort((p, q) => p - q)[Math.min(n, Math.max(Math.trunc((1 - k) * n), 1)) - 1]!
+    return d.map((v) => (Math.abs(v) >= tau ? v : 0))
+  })
+  const masked = trimmed.map((t) =>
+    t.map((v, e) => {
+      const vote = trimmed.reduce((s, u) => s + (paper ? u[e]! : Math.sign(u[e]!)), 0)
+      return v * vote > 0 ? v : 0
+    }),
+  )
+  const median = naiveGeometricMedian(masked, 1e-6, maxiter)
+  return Float64Array.from(base, (b, e) => b + alpha * median[e]!)
 }
 
 /**
@@ -98,6 +118,25 @@ describe('ties_sum_with_dropout', () => {
     const delta = Float32Array.from({ length: 5000 }, () => Math.round((rnd() - 0.5) * 40) / 8)
     const big = await keptMask(delta, { probability: 0.5, della_eps: 0.3 }, 9)
     expect(await keptMask(delta, { probability: 0.5, della_eps: 0.3 }, 9, { chunkElements: 50 })).toEqual(big)
+  })
+
+  it('takes the geometric median of the masked deltas with apply_median (TIES-GMEDIAN)', async () => {
+    const rnd = lcg(64)
+    const base = Float32Array.from({ length: 120 }, () => rnd() - 0.5)
+    const inputs = [0, 1, 2, 3].map(() => Float32Array.from(base, (b) => b + (rnd() - 0.5) * 2))
+    for (const [k, variant, maxiter] of [[0.5, 'paper', 100], [1, 'soup', 3], [0.3, 'paper', 0]] as const) {
+      const params = { probability: 0, k, variant, alpha: 0.7, apply_median: true, apply_stock: true, maxiter }
+      const expected = naiveTiesMedian(base, inputs, k, variant === 'paper', 0.7, maxiter)
+      expectClose((await runMethod('ties_sum_with_dropout', { inputs, base, shape: [12, 10], params })).output, expected, 1e-4, 1e-5)
+      expectClose((await runMethod('ties_sum_with_dropout', { inputs, base, shape: [12, 10], params, chunkElements: 16 })).output, expected, 1e-4, 1e-5)
+    }
+    // with dropout: deterministic per seed and independent of the chunk size
+    const params = { probability: 0.5, k: 0.5, apply_median: true }
+    const one = await runMethod('ties_sum_with_dropout', { inputs, base, seed: 5, params })
+    expectClose((await runMethod('ties_sum_with_dropout', { inputs, base, seed: 5, params, chunkElements: 10 })).output, one.output, 1e-5, 1e-6)
+    // a single model is its own median
+    const single = await runMethod('ties_sum_with_dropout', { inputs: [inputs[0]!], base, params: { probability: 0, k: 1, apply_median: true } })
+    expectClose(single.output, inputs[0]!)
   })
 
   it('answers to add_ties_with_dare', () => {

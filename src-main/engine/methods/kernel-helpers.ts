@@ -14,6 +14,13 @@ export function* chunkRanges(ctx: KernelContext<unknown>, wholeRows = false): Ge
 }
 
 /**
+ * mapElementwise's output chunk, kept from key to key (a thread runs one kernel at a time, and sinks
+ * copy or encode what they are given): a fresh multi-megabyte array per key costs a page fault per
+ * 4 KiB on first touch. At most one chunk (chunkRanges never yields more when rows are long).
+ */
+let elementwiseScratch = new Float32Array(0)
+
+/**
  * The fused elementwise path (cost class E): reads a chunk of every input, lets `fn` write the
  * chunk's result into `out`, writes it, and moves on. `ins[i]` follows ctx.inputs; `base` is null
  * when the node has none. `start` is the chunk's first element index.
@@ -22,11 +29,10 @@ export function mapElementwise<P>(
   ctx: KernelContext<P>,
   fn: (out: Float32Array, ins: readonly Float32Array[], base: Float32Array | null, start: number) => void,
 ): void {
-  let buffer = new Float32Array(0)
   for (const [start, end] of chunkRanges(ctx)) {
     const n = end - start
-    if (buffer.length < n) buffer = new Float32Array(n)
-    const out = buffer.subarray(0, n)
+    if (elementwiseScratch.length < n) elementwiseScratch = new Float32Array(n)
+    const out = elementwiseScratch.subarray(0, n)
     const ins = ctx.inputs.map((s) => s.read(start, end))
     const base = ctx.base ? ctx.base.read(start, end) : null
     fn(out, ins, base, start)
@@ -116,7 +122,7 @@ export function perRowWithTf<P>(
  * after the tidy on purpose: tidy walks whatever its callback returns element by element, so
  * returning a typed array of a million values from it costs seconds.
  */
-function downloadTidy(tf: Tf, fn: () => readonly tfc.Tensor[]): tfc.TypedArray[] {
+export function downloadTidy(tf: Tf, fn: () => readonly tfc.Tensor[]): tfc.TypedArray[] {
   const tensors = tf.tidy(() => [...fn()])
   try {
     return tensors.map((t) => t.dataSync())

@@ -26,6 +26,33 @@ import { slerp } from './slerp'
 import { gta } from './gta'
 import { tiesSum } from './ties-sum'
 import { tiesSumWithDropout } from './ties-sum-with-dropout'
+// -- imports: wave 2, elementwise
+import { addOpposite } from './add-opposite'
+import { enhancedInterp } from './enhanced-interp'
+import { euclideanAddDifference } from './euclidean-add-difference'
+import { interpDifference } from './interp-difference'
+import { mehTiesAddDifference } from './meh-ties-add-difference'
+import { multiplyDifference } from './multiply-difference'
+import { nearswap } from './nearswap'
+import { plusRandom } from './plus-random'
+import { powerUp } from './power-up'
+import { similarityAddDifference } from './similarity-add-difference'
+import { topKTensorSum } from './top-k-tensor-sum'
+import { weightSumCutoff } from './weight-sum-cutoff'
+import { weightedSubtraction } from './weighted-subtraction'
+// -- imports: wave 2, spherical / soup / frequency
+import { arceeFusion } from './arcee-fusion'
+import { crossover } from './crossover'
+import { distributionCrossover } from './distribution-crossover'
+import { geometricMedian } from './geometric-median'
+import { karcher } from './karcher'
+import { multislerp } from './multislerp'
+import { nuslerp } from './nuslerp'
+import { ram } from './ram'
+import { sce } from './sce'
+// -- imports: wave 2, linear algebra
+import { rotate } from './rotate'
+import { truncateRank } from './truncate-rank'
 
 /** Every merge method, explicitly. Adding a method = one module + one line here. */
 export const METHODS: readonly MethodDeclaration[] = [
@@ -56,6 +83,33 @@ export const METHODS: readonly MethodDeclaration[] = [
   tiesSum,
   gta,
   tiesSumWithDropout,
+  // wave 2, elementwise
+  weightedSubtraction,
+  nearswap,
+  addOpposite,
+  multiplyDifference,
+  euclideanAddDifference,
+  similarityAddDifference,
+  plusRandom,
+  powerUp,
+  mehTiesAddDifference,
+  interpDifference,
+  enhancedInterp,
+  weightSumCutoff,
+  topKTensorSum,
+  // wave 2, spherical / soup / frequency
+  ram,
+  geometricMedian,
+  nuslerp,
+  multislerp,
+  karcher,
+  sce,
+  arceeFusion,
+  crossover,
+  distributionCrossover,
+  // wave 2, linear algebra
+  rotate,
+  truncateRank,
 ]
 
 export interface ResolvedMethod {

@@ -1,8 +1,8 @@
 import { mapElementwise, passThrough } from './kernel-helpers'
 import { defineMethod } from './types'
 
-/** key fragments supermerger's "self" leaves unscaled (attention outputs, projections, norms) */
-const SELF_UNSCALED = ['to_out', 'proj_out', 'norm']
+/** key fragments supermerger's "self" and "plus random" leave alone (attention outputs, projections, norms) */
+export const SELF_UNSCALED = ['to_out', 'proj_out', 'norm']
 
 export const scale = defineMethod({
   id: 'scale',

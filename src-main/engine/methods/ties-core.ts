@@ -1,4 +1,5 @@
 import { selectAbs } from '../compute/selection'
+import { weiszfeldCoefficients, type WeiszfeldSettings } from '../compute/weiszfeld'
 import { AmalgamError } from '../errors'
 import type { TaskVectors } from './task-vectors'
 import type { KernelContext } from './types'
@@ -19,6 +20,8 @@ export interface TiesSettings {
   /** TIES-STOCK: multiply the disjoint mean by the model-stock factor of the masked deltas (§6.7a) */
   readonly stock: boolean
   readonly cosEps: number
+  /** TIES-GMEDIAN: the geometric median of the masked deltas replaces the disjoint mean (and model stock) */
+  readonly median?: WeiszfeldSettings
   /** the result is base + scale · merged delta */
   readonly scale: number
 }
@@ -49,7 +52,7 @@ export function tiesMerge(ctx: KernelContext<unknown>, vectors: TaskVectors, set
   const n = ctx.numel
   const models = vectors.models
   if (n === 0) return
-  if (settings.stock && models < 2) {
+  if (settings.stock && !settings.median && models < 2) {
     throw new AmalgamError('BAD_RECIPE', `${ctx.key}: apply_stock (TIES-STOCK) needs at least two models, got ${models}`)
   }
   const rank = fractionKeptRank(settings.k, n)
@@ -67,7 +70,8 @@ export function tiesMerge(ctx: KernelContext<unknown>, vectors: TaskVectors, set
           ),
           (s) => s.value,
         )
-  if (settings.stock) mergeWithStock(ctx, vectors, thresholds, settings)
+  if (settings.median) mergeWithMedian(vectors, thresholds, settings, settings.median)
+  else if (settings.stock) mergeWithStock(ctx, vectors, thresholds, settings)
   else mergeDisjointMean(vectors, thresholds, settings)
 }
 
@@ -198,4 +202,61 @@ function mergeWithStock(ctx: KernelContext<unknown>, vectors: TaskVectors, thres
       }
     }
   }, sliceLength)
+}
+
+/**
+ * TIES-GMEDIAN: the whole-tensor geometric median (§6.9) of the masked deltas Mᵢδ̂ᵢ, zeros included
+ * (so it is not a disjoint mean: a model that disagrees pulls its elements towards 0). Each Weiszfeld
+ * iteration recomputes the masked deltas from the task vectors in one pass; NaN from the iteration
+ * becomes 0 (upstream's nan_to_num).
+ */
+function mergeWithMedian(vectors: TaskVectors, thresholds: Float64Array, settings: TiesSettings, median: WeiszfeldSettings): void {
+  const models = vectors.models
+  const paper = settings.election === 'paper'
+  let masked: Float64Array[] = []
+  /** writes Mᵢδ̂ᵢ of the block's elements into masked[i] */
+  const maskBlock = (length: number, deltas: readonly Float32Array[]): void => {
+    if (masked.length === 0 || masked[0]!.length < length) masked = Array.from({ length: models }, () => new Float64Array(length))
+    for (let e = 0; e < length; e++) {
+      let raw = 0
+      let vote = 0
+      for (let i = 0; i < models; i++) {
+        const x = deltas[i]![e]!
+        raw += x
+        const h = x * +(Math.abs(x) >= thresholds[i]!)
+        vote += paper ? h : Math.sign(h)
+      }
+      const finite = raw - raw === 0
+      for (let i = 0; i < models; i++) {
+        const x = deltas[i]![e]!
+        const h = x * +(Math.abs(x) >= thresholds[i]!)
+        masked[i]![e] = finite && h * vote > 0 ? h : 0
+      }
+    }
+  }
+  const c = weiszfeldCoefficients(
+    models,
+    (coefficients) => {
+      const squares = new Float64Array(models)
+      vectors.scan(({ length, deltas }) => {
+        maskBlock(length, deltas)
+        for (let e = 0; e < length; e++) {
+          let m = 0
+          for (let i = 0; i < models; i++) m += coefficients[i]! * masked[i]![e]!
+          for (let i = 0; i < models; i++) squares[i]! += (masked[i]![e]! - m) ** 2
+        }
+      })
+      return squares.map(Math.sqrt)
+    },
+    median,
+  )
+  const scale = settings.scale
+  vectors.map(({ length, deltas, base, offset }, out) => {
+    maskBlock(length, deltas)
+    for (let e = 0; e < length; e++) {
+      let m = 0
+      for (let i = 0; i < models; i++) m += c[i]! * masked[i]![e]!
+      out[offset + e] = base[offset + e]! + scale * (m - m === 0 ? m : 0)
+    }
+  })
 }

@@ -9,7 +9,7 @@ export const tiesSumWithDropout = defineMethod({
   aliases: [{ name: 'add_ties_with_dare', params: {} }],
   label: 'DARE / DELLA + TIES (sd-mecha)',
   description:
-    'sd-mecha\'s DARE-TIES: every task vector (model − base) first loses each weight with probability `probability` (DARE; with della_eps, larger weights are kept more often: DELLA), then the survivors are TIES-merged (trim to k, sign election, disjoint mean) and divided by 1 − probability. The result is base + alpha × that. Seeded per key and model. k defaults to 0.2 (sd-mecha\'s add_ties_with_dare wrapper defaults to 1.0 = no trimming). The geometric-median option is not available yet.',
+    'sd-mecha\'s DARE-TIES: every task vector (model − base) first loses each weight with probability `probability` (DARE; with della_eps, larger weights are kept more often: DELLA), then the survivors are TIES-merged (trim to k, sign election, disjoint mean) and divided by 1 − probability. The result is base + alpha × that. Seeded per key and model. k defaults to 0.2 (sd-mecha\'s add_ties_with_dare wrapper defaults to 1.0 = no trimming). apply_median replaces the disjoint mean by the geometric median of the masked deltas (TIES-GMEDIAN).',
   reference: 'https://arxiv.org/abs/2311.03099',
   inputs: {
     min: 1,
@@ -68,6 +68,43 @@ export const tiesSumWithDropout = defineMethod({
       description: 'Multiplies the averaged deltas by the model-stock factor of the masked deltas. Needs two or more models.',
       default: false,
     },
+    apply_median: {
+      type: 'boolean',
+      label: 'geometric median (TIES-GMEDIAN)',
+      description:
+        'Replaces the disjoint mean by the geometric median of the masked deltas (zeros of disagreeing models included), found by Weiszfeld iterations over the whole tensor; overrides apply_stock, as in sd-mecha.',
+      default: false,
+    },
+    eps: {
+      type: 'number',
+      label: 'median epsilon',
+      description: 'Floor on the distances inverted into Weiszfeld weights (apply_median only).',
+      default: 1e-6,
+      min: 0,
+      ui: { min: 0, max: 1e-3, step: 1e-6 },
+      perBlock: false,
+      perModel: false,
+    },
+    maxiter: {
+      type: 'integer',
+      label: 'median max iterations',
+      description: 'Weiszfeld iterations at most, each one pass over the task vectors (apply_median only).',
+      default: 100,
+      min: 0,
+      ui: { min: 0, max: 500, step: 1 },
+      perBlock: false,
+      perModel: false,
+    },
+    ftol: {
+      type: 'number',
+      label: 'median relative tolerance',
+      description: 'Stop when the mean distance changes by at most this fraction of itself (apply_median only).',
+      default: 1e-20,
+      min: 0,
+      ui: { min: 0, max: 1e-3, step: 1e-9 },
+      perBlock: false,
+      perModel: false,
+    },
     cos_eps: {
       type: 'number',
       label: 'cosine epsilon',
@@ -94,12 +131,19 @@ export const tiesSumWithDropout = defineMethod({
   // as ties_sum, plus one mask bit per element and model; DELLA ranks visit batches of one chunk (7 arrays)
   memoryFactor: 12,
   kernel(ctx) {
-    const { probability: p, della_eps, rescale, k, variant, apply_stock, cos_eps, alpha } = ctx.params
+    const { probability: p, della_eps, rescale, k, variant, apply_stock, apply_median, eps, maxiter, ftol, cos_eps, alpha } = ctx.params
     // sd-mecha returns a zero delta when p is close to 1 (math.isclose)
     if (alpha === 0 || Math.abs(p - 1) <= 1e-9) return passThrough(ctx, requireBase(ctx))
     const masks = ctx.inputs.map((_, i) => (della_eps === 0 ? bernoulliMask(ctx.rng(i), ctx.numel, 1 - p) : rankedDropout(ctx, i, p, della_eps)))
     const scale = rescale ? alpha / (1 - p) : alpha
-    tiesMerge(ctx, new TaskVectors(ctx, masks), { k, election: variant, stock: apply_stock, cosEps: cos_eps, scale })
+    tiesMerge(ctx, new TaskVectors(ctx, masks), {
+      k,
+      election: variant,
+      stock: apply_stock,
+      cosEps: cos_eps,
+      scale,
+      ...(apply_median ? { median: { eps, maxiter, ftol } } : {}),
+    })
   },
 })
 

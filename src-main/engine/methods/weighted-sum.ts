@@ -1,4 +1,3 @@
-import { lerp } from '../compute/lerp'
 import { mapElementwise, passThrough } from './kernel-helpers'
 import { defineMethod } from './types'
 
@@ -29,8 +28,13 @@ export const weightedSum = defineMethod({
     // exact copies at the ends, as sd-mecha and supermerger do: no rounding noise in unmerged blocks
     if (alpha === 0) return passThrough(ctx, ctx.inputs[0]!)
     if (alpha === 1) return passThrough(ctx, ctx.inputs[1]!)
+    // compute/lerp.ts's formula with its branch taken once per tensor, not per element: the same float64 operations, the same bits
+    const fromA = Math.abs(alpha) < 0.5
+    const rest = 1 - alpha
     mapElementwise(ctx, (out, [x, y]) => {
-      for (let i = 0; i < out.length; i++) out[i] = lerp(x![i]!, y![i]!, alpha)
+      const n = out.length
+      if (fromA) for (let i = 0; i < n; i++) out[i] = x![i]! + alpha * (y![i]! - x![i]!)
+      else for (let i = 0; i < n; i++) out[i] = y![i]! - (y![i]! - x![i]!) * rest
     })
   },
 })
