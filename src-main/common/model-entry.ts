@@ -46,6 +46,28 @@ export const LlmDetails = z.strictObject({
 })
 export type LlmDetails = z.infer<typeof LlmDetails>
 
+export const LoraDetails = z.strictObject({
+  /** the architecture the LoRA's modules were written for (from its module names and ss_base_model_version) */
+  baseArchitecture: z.enum(['sd1', 'sd2', 'sdxl', 'flux', 'unknown']),
+  /** lora (LoRA / LoCon), loha, lokr; several when the file mixes them */
+  networkTypes: z.array(z.enum(['lora', 'loha', 'lokr'])),
+  /** module name spelling: kohya (lora_unet_…) or diffusers / PEFT (unet.…, transformer.…) */
+  naming: z.enum(['kohya', 'diffusers', 'mixed']),
+  modules: z.number(),
+  /** the most common rank; null when no module has one */
+  rank: z.number().nullable(),
+  /** the most common alpha; null when the file stores none (scale 1) */
+  alpha: z.number().nullable(),
+  /** whether some module adapts a convolution (LoCon / conv LoHa, LoKr) */
+  conv: z.boolean(),
+  textEncoder: z.boolean(),
+  /** modules whose network Amalgam cannot apply (DoRA, Tucker decompositions, unknown tensors) */
+  unsupportedModules: z.number(),
+  /** kohya training metadata (ss_*), as stored */
+  training: z.record(z.string(), z.string()),
+})
+export type LoraDetails = z.infer<typeof LoraDetails>
+
 /** One model in the library, as `amalgam inspect --json` and `amalgam scan --json` print it (docs/LIBRARY.md). */
 export const ModelEntry = z.strictObject({
   path: z.string(),
@@ -74,6 +96,8 @@ export const ModelEntry = z.strictObject({
   /** the Amalgam recipe embedded in a merged file, when there is one */
   recipe: z.unknown().nullable(),
   llm: LlmDetails.nullable(),
+  /** LoRA / LyCORIS files only */
+  lora: LoraDetails.optional(),
   notes: z.array(z.string()),
 })
 export type ModelEntry = z.infer<typeof ModelEntry>

@@ -42,7 +42,27 @@ export interface MergeNode {
   base?: Input
   params: Record<string, ParamValue>
 }
-export type Input = ModelInput | MergeNode
+export type Input = ModelInput | MergeNode | LoraNode
+
+/** LoRA block weights: a preset (INALL, MIDD, ...), sd-webui-lora-block-weight's "1,0,0,...", numbers in scheme order, or block id → weight */
+export const LoraBlockWeights = z.union([z.string().min(1), z.array(z.number()).min(1), z.record(z.string(), z.number())])
+export type LoraBlockWeights = z.infer<typeof LoraBlockWeights>
+
+export const LoraApplication = z.strictObject({
+  /** path to a LoRA / LyCORIS file; relative paths are relative to the recipe file */
+  path: z.string().min(1),
+  /** the delta's multiplier (1 = as trained; negative subtracts) */
+  strength: z.number().default(1),
+  /** per-block strengths (multiplied with strength); omitted = 1 everywhere */
+  blocks: LoraBlockWeights.optional(),
+})
+export type LoraApplication = z.infer<typeof LoraApplication>
+
+/** LoRAs baked into a model: its result feeds any merge input (see docs/RECIPES.md) */
+export interface LoraNode {
+  lora: Input
+  loras: LoraApplication[]
+}
 
 export const MergeNode: z.ZodType<MergeNode> = z.strictObject({
   /** a method id or alias (`amalgam methods`) */
@@ -58,10 +78,22 @@ export const MergeNode: z.ZodType<MergeNode> = z.strictObject({
   params: z.record(z.string(), ParamValue).default({}),
 })
 
-export const Input: z.ZodType<Input> = z.union([ModelInput, z.lazy(() => MergeNode)])
+export const LoraNode: z.ZodType<LoraNode> = z.strictObject({
+  /** the model the LoRAs are applied to */
+  get lora() {
+    return Input
+  },
+  loras: z.array(LoraApplication).min(1),
+})
+
+export const Input: z.ZodType<Input> = z.union([ModelInput, z.lazy(() => MergeNode), z.lazy(() => LoraNode)])
 
 export function isModelInput(input: Input): input is ModelInput {
   return 'model' in input
+}
+
+export function isLoraNode(input: Input): input is LoraNode {
+  return 'loras' in input
 }
 
 /** merge it, take it from input N (0 = a), drop it, or (VAE) bake it in from a file */
@@ -81,6 +113,19 @@ export type OutputDType = z.infer<typeof OutputDType>
 
 export const PredictionType = z.enum(['eps', 'v', 'flow', 'unknown'])
 export type PredictionType = z.infer<typeof PredictionType>
+
+/** How LLM inputs with different vocabulary sizes are merged: fit to a's vocabulary, or take embeddings and head from input N. */
+export const VocabularyPolicy = z.union([z.literal('fit-to-a'), z.strictObject({ take: z.number().int().nonnegative() })])
+export type VocabularyPolicy = z.infer<typeof VocabularyPolicy>
+
+/** Frankenmerges: output layers are these slices in order, layers [from, to) of a model, renumbered from 0. */
+export const LayerSlice = z.strictObject({
+  /** path to a Hugging Face LLM folder (or file); relative paths as for inputs */
+  model: z.string().min(1),
+  /** [from, to): from inclusive, to exclusive, as mergekit's layer_range */
+  layers: z.tuple([z.number().int().nonnegative(), z.number().int().positive()]),
+})
+export type LayerSlice = z.infer<typeof LayerSlice>
 
 export const BlockConventionRef = z.strictObject({
   /** e.g. supermerger, sd_mecha, model_mixer, comfyui, layers */
@@ -123,6 +168,8 @@ export const Recipe = z.strictObject({
       useEma: z.boolean().default(false),
       /** rewrite CLIP position_ids to 0..76 (int64), for inputs whose ids were damaged by float merges */
       resetPositionIds: z.boolean().default(false),
+      /** LLMs whose vocabularies differ (omitted: refused): a's vocabulary with the shared rows merged, or embeddings, head and tokenizer taken from input N */
+      vocabulary: VocabularyPolicy.optional(),
     })
     .prefault({}),
   output: z.strictObject({
@@ -130,7 +177,11 @@ export const Recipe = z.strictObject({
     dtype: OutputDType.default('auto'),
     /** embed this recipe and sd_merge_recipe in the file's metadata (off for private merges) */
     embedRecipe: z.boolean().default(true),
+    /** Hugging Face folder outputs (a path without .safetensors): bytes per shard, default 5e9 (mergekit's) */
+    shardSize: z.number().int().positive().optional(),
   }),
+  /** LLM frankenmerge (merge.method passthrough on the model giving embeddings and head): the output's layers */
+  slices: z.array(LayerSlice).min(1).optional(),
   /** per-key random streams are derived from (seed, key): results do not depend on order or threads */
   seed: z.number().int().nonnegative().default(0),
 })

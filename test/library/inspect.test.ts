@@ -85,15 +85,14 @@ describe('inspectModel on synthetic checkpoints of every architecture', () => {
     expect((await inspectModel(path, { hashCache: cache })).hashes).toEqual(hashes)
   })
 
-  it('lists LoRA files and files with dtypes it cannot compute on as unsupported', async () => {
+  it('lists LoRA files with their details, and files with dtypes it cannot compute on as unsupported', async () => {
     const dir = tempDir()
     await writeTensors(join(dir, 'lora.safetensors'), [
       { key: 'lora_unet_down_blocks_0_attentions_0_proj_in.lora_down.weight', shape: [4, 8] },
       { key: 'lora_unet_down_blocks_0_attentions_0_proj_in.lora_up.weight', shape: [8, 4] },
     ])
     const lora = await inspectModel(join(dir, 'lora.safetensors'))
-    expect(lora).toMatchObject({ architecture: 'lora', status: 'unsupported' })
-    expect(lora.problem).toMatch(/LoRA/)
+    expect(lora).toMatchObject({ architecture: 'lora', status: 'ok', lora: { baseArchitecture: 'sd1', networkTypes: ['lora'], rank: 4, alpha: null, modules: 1 } })
     const e8m0 = writeBytes(join(dir, 'mx.safetensors'), craftSafetensors({ 'model.w': { dtype: 'F8_E8M0', shape: [4], data_offsets: [0, 4] } }, new Uint8Array(4)))
     expect(await inspectModel(e8m0)).toMatchObject({ status: 'unsupported', problem: 'unsupported: F8_E8M0', dtypes: { F8_E8M0: 4 } })
   })
@@ -169,9 +168,8 @@ describe('model folders', () => {
     const entry = await inspectModel(dir)
     expect(ModelEntry.parse(entry)).toEqual(entry)
     const totals = expectedTotals(qwen)
-    expect(entry).toMatchObject({ path: dir, name: 'Qwen-tiny', format: 'hf-folder', architecture: 'llm', layout: 'hf', keys: qwen.length, params: totals.params, status: 'unsupported' })
+    expect(entry).toMatchObject({ path: dir, name: 'Qwen-tiny', format: 'hf-folder', architecture: 'llm', layout: 'hf', keys: qwen.length, params: totals.params, status: 'ok', problem: null })
     expect(entry.llm).toEqual({ family: 'qwen2', layers: 4, hiddenSize: 8, vocabSize: 32, tiedEmbeddings: false })
-    expect(entry.problem).toMatch(/model folder/)
   })
 
   it('a shard index that names a file outside the folder, or lists a missing shard, is an error entry', async () => {

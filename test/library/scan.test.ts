@@ -73,7 +73,7 @@ describe('scanFolder', () => {
     const progress: ScanProgress[] = []
     const entries = await scanFolder(root, { onProgress: (p) => progress.push(p) })
     expect(entries.map((e) => [e.name, e.status, e.architecture])).toEqual([
-      ['tiny-llama', 'unsupported', 'llm'],
+      ['tiny-llama', 'ok', 'llm'],
       ['a.safetensors', 'ok', 'sd1'],
       ['broken.safetensors', 'error', 'unknown'],
       ['b.safetensors', 'ok', 'sd1'],

@@ -116,7 +116,9 @@ describe('the output', () => {
 })
 
 function nodes(expr: Expr): MethodExpr[] {
-  return expr.kind === 'tensor' ? [] : [expr, ...expr.inputs.flatMap(nodes), ...(expr.base === null ? [] : nodes(expr.base))]
+  if (expr.kind === 'tensor') return []
+  if (expr.kind === 'lora') return nodes(expr.model)
+  return [expr, ...expr.inputs.flatMap(nodes), ...(expr.base === null ? [] : nodes(expr.base))]
 }
 
 describe('expressions', () => {

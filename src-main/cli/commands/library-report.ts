@@ -30,6 +30,10 @@ export function entrySummary(entry: ModelEntry, coverage: BlockCoverage | null):
       const width = Math.max(...entry.components.map((c) => c.id.length))
       for (const c of entry.components) lines.push(`    ${c.id.padEnd(width)}  ${count(c.keys).padStart(6)} keys  ${count(c.params).padStart(15)} params`)
     }
+    if (entry.lora !== undefined) {
+      const { networkTypes, baseArchitecture, modules, rank, alpha } = entry.lora
+      row('lora', `${networkTypes.join(', ')} for ${baseArchitecture}, ${modules} modules, rank ${rank ?? '?'}, alpha ${alpha ?? 'none'} (amalgam lora inspect for more)`)
+    }
     if (entry.llm !== null) {
       const { family, layers, hiddenSize, vocabSize, tiedEmbeddings } = entry.llm
       row('llm', `${family}, ${layers} layers, hidden ${hiddenSize ?? '?'}, vocabulary ${vocabSize ?? '?'}, ${tiedEmbeddings ? 'tied' : 'separate'} output embedding`)

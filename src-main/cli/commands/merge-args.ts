@@ -21,7 +21,7 @@ export interface MergeRequest {
 
 export const MERGE_ARGS_USAGE = [
   '  RECIPE.json          a recipe file (docs/RECIPES.md); its relative paths are relative to the file',
-  '  --out PATH           the output .safetensors (required without a recipe file; with one, replaces output.path)',
+  '  --out PATH           the output .safetensors, or a Hugging Face folder for LLMs (no extension); required without a recipe file, with one it replaces output.path',
   '  --overwrite          replace an existing output file (an input is never replaced)',
   '',
   'without a recipe file:',

@@ -26,6 +26,18 @@ export function layerIndexOf(key: string): number | null {
   return null
 }
 
+/** `key` moved to layer `index` (the number that layerIndexOf reads); null for keys outside the layer stack. */
+export function renumberLayer(key: string, index: number): string | null {
+  for (const prefix of LAYER_STACK_PREFIXES) {
+    if (!key.startsWith(`${prefix}.`)) continue
+    const rest = key.slice(prefix.length)
+    const match = /\.(\d+)\./.exec(rest)
+    if (match === null) return null
+    return `${prefix}${rest.slice(0, match.index)}.${index}.${rest.slice(match.index + match[0].length)}`
+  }
+  return null
+}
+
 /** Tensors after the last layer: final norm and LM head (mergekit's post-weights). */
 export const LLM_HEAD_PATTERN =
   /^(lm_head\.|embed_out\.|output\.weight$|(model|transformer|gpt_neox|backbone|model\.language_model|language_model\.model|model\.decoder)\.(norm|ln_f|final_layer_norm|final_layernorm|norm_f)\.)/
@@ -34,10 +46,10 @@ export const LLM_HEAD_PATTERN =
 export const LLM_EMBED_PATTERN = /(^|\.)(embed_tokens|wte|wpe|embed_in|word_embeddings|tok_embeddings|embeddings)\./
 
 /** The token embedding [vocab, hidden] (GPT-2's position embedding wpe also counts as pre, but is not this). */
-const TOKEN_EMBEDDING_PATTERN = /(^|\.)(embed_tokens|wte|embed_in|word_embeddings|tok_embeddings)\.weight$/
+export const TOKEN_EMBEDDING_PATTERN = /(^|\.)(embed_tokens|wte|embed_in|word_embeddings|tok_embeddings)\.weight$/
 
 /** A separate output projection; without one the head reuses the token embedding (tied). */
-const OUTPUT_PROJECTION_PATTERN = /^(lm_head\.|embed_out\.|output\.weight$)/
+export const OUTPUT_PROJECTION_PATTERN = /^(lm_head\.|embed_out\.|output\.weight$)/
 
 /** config.json fields detection uses; everything else in the file is ignored. */
 const HfConfig = z.looseObject({

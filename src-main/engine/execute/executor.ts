@@ -11,6 +11,7 @@ import { hashFiles } from '../library/hashes'
 import { ENGINE_VERSION } from '../lineage/engine-version'
 import { embeddedRecipe, finalMetadataPatch } from '../lineage/metadata'
 import { copySidecarYaml, lineagePathFor, writeLineageSidecar } from '../lineage/sidecar'
+import { executeFolderPlan } from '../llm/folder-writer'
 import type { KeyTask, Plan } from '../plan/types'
 import { OutputHasher } from './output-hasher'
 import { ProgressClock } from './progress'
@@ -45,6 +46,8 @@ const TASKS_IN_FLIGHT_PER_THREAD = 4
  * was aborted). On failure or cancel no output file is left behind.
  */
 export async function executePlan(plan: Plan, opts: ExecuteOptions = {}): Promise<Lineage> {
+  const folder = plan.output.folder
+  if (folder !== undefined) return executeFolderPlan(plan, folder, opts, (inner, innerOpts) => new MergeRun(inner, innerOpts).execute())
   return new MergeRun(plan, opts).execute()
 }
 

@@ -8,7 +8,8 @@ import { isContiguous } from '../formats/strides'
 import type { TensorReader } from '../formats/tensor-reader'
 import { resolveMethod } from '../methods/registry'
 import { runKernel } from '../methods/types'
-import type { ChannelSlice, Expr, KeyTask, MethodExpr } from '../plan/types'
+import { loraDelta } from '../lora/lora-delta'
+import type { ChannelSlice, Expr, KeyTask, LoraExpr, MethodExpr } from '../plan/types'
 import { FileStream, type BufferPool } from './file-stream'
 import { DEFAULT_CHUNK_ELEMENTS, makeKernelContext } from './kernel-context'
 import { ChangeStats, EncodingSink } from './output-sink'
@@ -168,6 +169,7 @@ class KeyEvaluator {
 
   streamOf(expr: Expr): TensorStream {
     if (expr.kind === 'method') return new MemoryStream(this.materialise(expr))
+    if (expr.kind === 'lora') return new MemoryStream(this.withLoras(expr))
     checkElements(this.key, expr.locator, this.numel)
     const stream = new FileStream(this.env.reader, expr.locator, this.env.buffers)
     this.fileStreams.push(stream)
@@ -191,6 +193,37 @@ class KeyEvaluator {
     this.run(expr, inputs, base, sink)
     this.results.set(expr.id, sink.data)
     return sink.data
+  }
+
+  /**
+   * The model's tensor with each LoRA delta added (once per key, like a method node). The deltas'
+   * matmuls run on the compute backend; the model's values are copied first, as a materialised
+   * node may be shared with other references.
+   */
+  withLoras(expr: LoraExpr): Float32Array {
+    const known = this.results.get(expr.id)
+    if (known !== undefined) return known
+    let out: Float32Array
+    if (expr.model.kind === 'tensor') {
+      checkElements(this.key, expr.model.locator, this.numel)
+      out = this.env.reader.readFloat32(expr.model.locator)
+    } else {
+      out = (expr.model.kind === 'lora' ? this.withLoras(expr.model) : this.materialise(expr.model)).slice()
+    }
+    const rows = this.shape[0] ?? 1
+    const rowLength = rows === 0 ? 0 : this.numel / rows
+    for (const patch of expr.patches) {
+      const delta = loraDelta(this.compute.tf, patch.factors, patch.kernel, (loc) => this.env.reader.readFloat32(loc))
+      const start = (patch.rows?.start ?? 0) * rowLength
+      const length = (patch.rows?.count ?? rows) * rowLength
+      if (delta.length !== length || start + length > out.length) {
+        throw new AmalgamError('INTERNAL', `${this.key}: a LoRA delta of ${delta.length} elements (${expr.node}) does not fit ${length} elements at ${start} of ${JSON.stringify(this.shape)}`)
+      }
+      const scale = patch.scale
+      for (let i = 0; i < length; i++) out[start + i]! += scale * delta[i]!
+    }
+    this.results.set(expr.id, out)
+    return out
   }
 
   run(expr: MethodExpr, inputs: readonly TensorStream[], base: TensorStream | null, sink: OutputSink & { readonly elementsWritten: number }): void {
@@ -225,7 +258,11 @@ class KeyEvaluator {
 /** The model the result is built on: the first input, followed down through nested nodes. */
 function primaryLeaf(expr: MethodExpr): Expr {
   let node: Expr = expr
-  while (node.kind === 'method') {
+  while (node.kind !== 'tensor') {
+    if (node.kind === 'lora') {
+      node = node.model
+      continue
+    }
     const first: Expr | undefined = node.inputs[0]
     if (first === undefined) throw new AmalgamError('INTERNAL', `${node.node}: a merge node without inputs`)
     node = first

@@ -3,7 +3,7 @@ import { z } from 'zod'
 import type { AncestryNode } from '../../common/ipc'
 import type { Lineage } from '../../common/lineage'
 import type { ModelEntry } from '../../common/model-entry'
-import { isModelInput, MergeNode, type Input, type ModelInput } from '../../common/recipe'
+import { isLoraNode, isModelInput, MergeNode, type Input, type ModelInput } from '../../common/recipe'
 import { jsonEntry, SD_MERGE_MODELS, SD_MERGE_RECIPE } from '../lineage/a1111'
 
 /*
@@ -60,10 +60,15 @@ function fromRecipe(node: { name: string; sha256: string | null }, recipe: unkno
 
 function fromMergeNode(node: { name: string; sha256: string | null }, merge: MergeNode, known: Known, path: ReadonlySet<string>, depth: number): AncestryNode {
   const inputs: Input[] = merge.base === undefined ? merge.inputs : [...merge.inputs, merge.base]
-  const parents = inputs.map((input) =>
-    isModelInput(input) ? fromModelInput(input, known, path, depth + 1) : fromMergeNode({ name: 'nested merge', sha256: null }, input, known, path, depth + 1),
-  )
+  const parents = inputs.map((input) => fromInput(input, known, path, depth + 1))
   return { ...node, method: merge.method, parents }
+}
+
+function fromInput(input: Input, known: Known, path: ReadonlySet<string>, depth: number): AncestryNode {
+  if (isModelInput(input)) return fromModelInput(input, known, path, depth)
+  // baked-in LoRAs are a step of their own, whose parent is the model they were baked into
+  if (isLoraNode(input)) return { name: 'LoRA bake-in', sha256: null, method: 'lora', parents: [fromInput(input.lora, known, path, depth + 1)] }
+  return fromMergeNode({ name: 'nested merge', sha256: null }, input, known, path, depth)
 }
 
 function fromModelInput(input: ModelInput, known: Known, path: ReadonlySet<string>, depth: number): AncestryNode {

@@ -1,14 +1,14 @@
 import { readFile } from 'node:fs/promises'
 import type { ModelDetails } from '../../common/ipc'
 import { Lineage } from '../../common/lineage'
-import { lineagePathFor } from '../lineage/sidecar'
+import { lineagePathFor, lineagePathInFolder } from '../lineage/sidecar'
 import { ancestryOf } from './ancestry'
 import { inspectModel, type InspectOptions } from './inspect'
 
 /** Everything the app shows about one model: its entry, the tree of its ancestors, and its lineage sidecar. */
 export async function modelDetails(path: string, opts: InspectOptions = {}): Promise<ModelDetails> {
   const entry = await inspectModel(path, opts)
-  const { lineage, note } = await readLineageSidecar(entry.path)
+  const { lineage, note } = await readLineageSidecar(entry.format === 'hf-folder' ? lineagePathInFolder(entry.path) : lineagePathFor(entry.path))
   return {
     entry: note === null ? entry : { ...entry, notes: [...entry.notes, note] },
     ancestry: ancestryOf(entry, lineage),
@@ -16,9 +16,8 @@ export async function modelDetails(path: string, opts: InspectOptions = {}): Pro
   }
 }
 
-/** `<name>.lineage.json` beside the model, when there is one; a sidecar that does not parse is a note, not an error. */
-async function readLineageSidecar(modelPath: string): Promise<{ lineage: Lineage | null; note: string | null }> {
-  const path = lineagePathFor(modelPath)
+/** The lineage sidecar (`<name>.lineage.json` beside a file, amalgam.lineage.json in a folder), when there is one; one that does not parse is a note, not an error. */
+async function readLineageSidecar(path: string): Promise<{ lineage: Lineage | null; note: string | null }> {
   let text: string
   try {
     text = await readFile(path, 'utf8')

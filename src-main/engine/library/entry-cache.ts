@@ -71,7 +71,9 @@ export class FolderEntries {
     const record = this.records.get(path)
     if (record === undefined) return null
     const same = record.size === fingerprint.size && record.mtimeMs === fingerprint.mtimeMs && record.sidecarMtimeMs === fingerprint.sidecarMtimeMs
-    return same ? record.entry : null
+    // LoRA entries remembered before LoRAs had details are read again
+    const stale = record.entry.architecture === 'lora' && record.entry.lora === undefined
+    return same && !stale ? record.entry : null
   }
 
   set(path: string, fingerprint: Fingerprint, entry: ModelEntry): void {

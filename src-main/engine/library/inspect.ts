@@ -9,7 +9,10 @@ import type { Checkpoint, TensorInfo } from '../formats/checkpoint'
 import { numelOf } from '../formats/dtype'
 import { ioError } from '../formats/file-io'
 import { openCheckpoint } from '../formats/open'
+import { TensorReader } from '../formats/tensor-reader'
 import { AMALGAM_RECIPE } from '../lineage/metadata'
+import { loraDetails } from '../lora/lora-details'
+import { readLoraFile } from '../lora/lora-file'
 import { sidecarPath } from '../lineage/sidecar'
 import type { HashCache } from './hash-cache'
 import { modelFolderKind, openModelFolder, type DiffusersFolder, type ModelFolderKind } from './model-folders'
@@ -29,8 +32,8 @@ export interface Inspection {
 
 export const NO_HASHES: Hashes = { sha256: null, autov2: null, autov1: null, tensorSha256: null, autov3: null }
 
-const FOLDER_PROBLEM = 'a model folder: the library lists it, but merges take single .safetensors or .ckpt files for now'
-const LORA_PROBLEM = 'a LoRA/LyCORIS file adapts a checkpoint: it cannot be a merge input'
+const FOLDER_PROBLEM = 'a diffusers folder: the library lists it, but merges take single .safetensors or .ckpt files and Hugging Face LLM folders for now'
+const HF_FOLDER_PROBLEM = 'a Hugging Face folder that is not a causal language model Amalgam knows: the library lists it, but cannot merge it'
 
 /** What a checkpoint file or model folder is, from its headers only: see inspectModelFully. */
 export async function inspectModel(path: string, opts: InspectOptions = {}): Promise<ModelEntry> {
@@ -127,7 +130,7 @@ async function inspectFolder(path: string, kind: ModelFolderKind, folderMtimeMs:
     const { checkpoint } = folder
     const detection = detectModel(checkpoint.tensors, { metadata: checkpoint.metadata, hfConfig: folder.config })
     const base = baseEntry(path, 'hf-folder', checkpoint.fileSize, await newest([checkpoint]))
-    return { entry: folderStatus(fromDetection(base, checkpoint, detection)), detection, keys: checkpoint.tensors.map((t) => t.key) }
+    return { entry: hfFolderStatus(fromDetection(base, checkpoint, detection)), detection, keys: checkpoint.tensors.map((t) => t.key) }
   }
   const checkpoints = folder.parts.map((p) => p.checkpoint)
   const base = baseEntry(path, 'diffusers-folder', checkpoints.reduce((sum, c) => sum + c.fileSize, 0), await newest(checkpoints))
@@ -151,8 +154,23 @@ function fromDetection(base: ModelEntry, checkpoint: Checkpoint, detection: Dete
     notes: [...checkpoint.notes, ...detection.notes, ...recipeNotes],
   }
   if (checkpoint.unsupported !== undefined) return { ...entry, status: 'unsupported', problem: checkpoint.unsupported }
-  if (detection.architecture === 'lora') return { ...entry, status: 'unsupported', problem: LORA_PROBLEM }
+  if (detection.architecture === 'lora') return { ...entry, lora: loraDetailsOf(checkpoint) }
   return entry
+}
+
+/** A LoRA's modules, ranks and training metadata (its alphas are scalars: read here). */
+function loraDetailsOf(checkpoint: Checkpoint): ModelEntry['lora'] {
+  const reader = new TensorReader()
+  try {
+    return loraDetails(readLoraFile(checkpoint, reader))
+  } finally {
+    reader.close()
+  }
+}
+
+/** Merges read Hugging Face folders of causal language models; other transformers folders are listed only. */
+function hfFolderStatus(entry: ModelEntry): ModelEntry {
+  return entry.status === 'ok' && entry.architecture !== 'llm' ? { ...entry, status: 'unsupported', problem: HF_FOLDER_PROBLEM } : entry
 }
 
 function folderStatus(entry: ModelEntry): ModelEntry {

@@ -30,6 +30,11 @@ export function modelFolderKind(fileNames: ReadonlySet<string>): ModelFolderKind
   return null
 }
 
+/** What kind of model folder `dir` is, from the names of its files; null for an ordinary folder. */
+export async function modelFolderKindAt(dir: string): Promise<ModelFolderKind | null> {
+  return modelFolderKind(await fileNamesIn(dir))
+}
+
 type WeightNames = { readonly index: string; readonly shards: null } | { readonly index: null; readonly shards: readonly string[] }
 
 /** The first naming scheme with files here: an index JSON, one file, or numbered shards (model-00001-of-00002.safetensors). */
@@ -91,6 +96,11 @@ async function fileNamesIn(dir: string): Promise<Set<string>> {
  * folder; null when the folder has no weights under these names.
  */
 async function openWeights(dir: string, stems: readonly string[], format: Checkpoint['format']): Promise<Checkpoint | null> {
+  return (await openShards(dir, stems, format))?.checkpoint ?? null
+}
+
+/** openWeights, keeping each shard's own header (merges hash and check every shard file). */
+async function openShards(dir: string, stems: readonly string[], format: Checkpoint['format']): Promise<{ checkpoint: Checkpoint; shards: Checkpoint[] } | null> {
   const names = weightNames(await fileNamesIn(dir), stems)
   if (names === null) return null
   const shards = names.index === null ? names.shards : await shardsFromIndex(dir, names.index)
@@ -107,7 +117,7 @@ async function openWeights(dir: string, stems: readonly string[], format: Checkp
     }
   }
   const unsupported = opened.map((c) => c.unsupported).filter((u): u is string => u !== undefined)
-  return {
+  const checkpoint: Checkpoint = {
     path: dir,
     format,
     fileSize: opened.reduce((sum, c) => sum + c.fileSize, 0),
@@ -116,11 +126,14 @@ async function openWeights(dir: string, stems: readonly string[], format: Checkp
     ...(unsupported.length > 0 ? { unsupported: [...new Set(unsupported)].join('; ') } : {}),
     notes: [...new Set(opened.flatMap((c) => c.notes))],
   }
+  return { checkpoint, shards: opened }
 }
 
 export interface HfFolder {
   readonly kind: 'hf-folder'
   readonly checkpoint: Checkpoint
+  /** every weight file on its own, in index order */
+  readonly shards: readonly Checkpoint[]
   /** config.json, parsed (detection reads the family, widths and vocabulary from it) */
   readonly config: unknown
 }
@@ -149,9 +162,9 @@ export async function openModelFolder(dir: string, kind: ModelFolderKind): Promi
 
 async function openHfFolder(dir: string): Promise<HfFolder> {
   const config = await readJson(join(dir, HF_CONFIG))
-  const checkpoint = await openWeights(dir, HF_STEMS, 'hf-folder')
-  if (checkpoint === null) throw fileError('FILE_NOT_FOUND', dir, 'has a config.json but no model.safetensors, pytorch_model.bin or shards of them')
-  return { kind: 'hf-folder', checkpoint, config }
+  const weights = await openShards(dir, HF_STEMS, 'hf-folder')
+  if (weights === null) throw fileError('FILE_NOT_FOUND', dir, 'has a config.json but no model.safetensors, pytorch_model.bin or shards of them')
+  return { kind: 'hf-folder', checkpoint: weights.checkpoint, shards: weights.shards, config }
 }
 
 const ModelIndex = z.looseObject({ _class_name: z.string().optional() })

@@ -14,6 +14,11 @@ export function lineagePathFor(outputPath: string): string {
   return sidecarPath(outputPath, '.lineage.json')
 }
 
+/** A Hugging Face folder output keeps its lineage inside, so the folder is the whole model. */
+export function lineagePathInFolder(folder: string): string {
+  return join(folder, 'amalgam.lineage.json')
+}
+
 /** Writes the lineage sidecar (checked against its schema) through `<path>.partial`, durably, then renames it. */
 export async function writeLineageSidecar(path: string, lineage: Lineage): Promise<void> {
   const checked = Lineage.safeParse(lineage)

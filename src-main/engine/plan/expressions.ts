@@ -2,10 +2,13 @@ import { createHash } from 'node:crypto'
 import type { TensorLocator } from '../formats/checkpoint'
 import { dtypeSize, numelOf } from '../formats/dtype'
 import { canonicalJson } from '../recipe/canonical-json'
-import type { Expr, MethodExpr } from './types'
+import type { Expr, LoraExpr, LoraPatch, MethodExpr } from './types'
 import type { KeyPosition } from '../recipe/param-values'
 import { paramsForKey } from './key-params'
-import type { MethodNode, ModelLeaf, TreeNode } from './recipe-tree'
+import type { LoraTreeNode, MethodNode, ModelLeaf, TreeNode } from './recipe-tree'
+
+/** The LoRA deltas a LoRA node adds to one key (none: the node passes its model's tensor through). */
+export type LoraPatchesOf = (node: LoraTreeNode, key: string) => readonly LoraPatch[]
 
 /**
  * A node's expression for one key. Ids are structural: a hash of the method, its resolved
@@ -14,8 +17,8 @@ import type { MethodNode, ModelLeaf, TreeNode } from './recipe-tree'
  * view). Seeded methods also hash their node name, because the node seeds their random stream:
  * two random nodes that look alike still draw different masks.
  */
-export function buildExpr(node: MethodNode, pos: KeyPosition, locate: (leaf: ModelLeaf) => TensorLocator): MethodExpr {
-  const sub = (child: TreeNode): Expr => (child.kind === 'model' ? { kind: 'tensor', locator: locate(child) } : buildExpr(child, pos, locate))
+export function buildExpr(node: MethodNode, pos: KeyPosition, locate: (leaf: ModelLeaf) => TensorLocator, patchesOf: LoraPatchesOf): MethodExpr {
+  const sub = (child: TreeNode): Expr => subExpr(child, pos, locate, patchesOf)
   const params = paramsForKey(node, pos)
   const inputs = node.inputs.map(sub)
   const base = node.base === null ? null : sub(node.base)
@@ -29,8 +32,18 @@ export function buildExpr(node: MethodNode, pos: KeyPosition, locate: (leaf: Mod
   return { kind: 'method', id: hash(canonicalJson(identity)), method: node.method.id, params, inputs, base, node: node.where }
 }
 
+function subExpr(child: TreeNode, pos: KeyPosition, locate: (leaf: ModelLeaf) => TensorLocator, patchesOf: LoraPatchesOf): Expr {
+  if (child.kind === 'model') return { kind: 'tensor', locator: locate(child) }
+  if (child.kind === 'node') return buildExpr(child, pos, locate, patchesOf)
+  const model = subExpr(child.model, pos, locate, patchesOf)
+  const patches = patchesOf(child, pos.key)
+  if (patches.length === 0) return model
+  const lora: Omit<LoraExpr, 'id'> = { kind: 'lora', model, patches, node: child.where }
+  return { ...lora, id: hash(canonicalJson({ lora: exprId(model), patches })) }
+}
+
 export function exprId(expr: Expr): string {
-  return expr.kind === 'method' ? expr.id : hash(canonicalJson(expr.locator))
+  return expr.kind === 'tensor' ? hash(canonicalJson(expr.locator)) : expr.id
 }
 
 function hash(text: string): string {
@@ -41,6 +54,7 @@ function hash(text: string): string {
 export function distinctNodes(expr: MethodExpr): MethodExpr[] {
   const seen = new Map<string, MethodExpr>()
   const visit = (e: Expr): void => {
+    if (e.kind === 'lora') return visit(e.model)
     if (e.kind !== 'method' || seen.has(e.id)) return
     seen.set(e.id, e)
     e.inputs.forEach(visit)
@@ -55,7 +69,10 @@ export function distinctLeaves(expr: MethodExpr): TensorLocator[] {
   const seen = new Map<string, TensorLocator>()
   const visit = (e: Expr): void => {
     if (e.kind === 'tensor') seen.set(exprId(e), e.locator)
-    else {
+    else if (e.kind === 'lora') {
+      visit(e.model)
+      for (const patch of e.patches) for (const locator of factorLocators(patch)) seen.set(hash(canonicalJson(locator)), locator)
+    } else {
       e.inputs.forEach(visit)
       if (e.base !== null) visit(e.base)
     }
@@ -84,4 +101,15 @@ function contiguousStrides(shape: readonly number[]): number[] {
     step *= shape[d]!
   }
   return strides
+}
+
+function factorLocators({ factors }: LoraPatch): TensorLocator[] {
+  switch (factors.type) {
+    case 'lora':
+      return [factors.up, factors.down]
+    case 'loha':
+      return [factors.w1a, factors.w1b, factors.w2a, factors.w2b]
+    case 'lokr':
+      return [factors.w1, factors.w2].flatMap((f) => ('whole' in f ? [f.whole] : [f.a, f.b]))
+  }
 }

@@ -2,10 +2,11 @@ import { readFile, stat } from 'node:fs/promises'
 import { detectModel } from '../arch/detect'
 import type { Detection } from '../arch/detection-types'
 import { canonicalKey } from '../arch/keys'
-import { AmalgamError, isAmalgamError } from '../errors'
+import { AmalgamError, fileError, isAmalgamError } from '../errors'
 import type { Checkpoint, TensorInfo } from '../formats/checkpoint'
 import { ioError } from '../formats/file-io'
 import { openCheckpoint } from '../formats/open'
+import { modelFolderKindAt, openModelFolder } from '../library/model-folders'
 import { sidecarPath } from '../lineage/sidecar'
 
 /** An input file as the planner sees it: its header, what it is, and its tensors by canonical key. */
@@ -19,6 +20,23 @@ export interface PlanInput {
   readonly sidecarYaml: string | null
   /** canonical key → tensor, in file order */
   readonly tensors: ReadonlyMap<string, TensorInfo>
+  /** set when the input is a Hugging Face model folder (`path` is the folder) */
+  readonly hfFolder?: HfFolderInput
+}
+
+/** A Hugging Face folder input: its config.json, and each weight file (hashed and checked one by one). */
+export interface HfFolderInput {
+  readonly config: unknown
+  readonly shards: readonly HfShard[]
+}
+
+export interface HfShard {
+  readonly path: string
+  readonly size: number
+  readonly mtimeMs: number
+  readonly metadata: Readonly<Record<string, string>>
+  /** safetensors data start; null for pytorch_model*.bin shards */
+  readonly dataStart: number | null
 }
 
 /**
@@ -33,6 +51,7 @@ export async function openPlanInput(path: string, where: string): Promise<PlanIn
     } catch (err) {
       throw ioError(err, path)
     }
+    if (info.isDirectory()) return await openFolderInput(path)
     const checkpoint = await openCheckpoint(path)
     const yamlPath = sidecarPath(path, '.yaml')
     const yaml = await readFile(yamlPath, 'utf8').catch(() => null)
@@ -43,6 +62,39 @@ export async function openPlanInput(path: string, where: string): Promise<PlanIn
   } catch (err) {
     if (isAmalgamError(err)) throw new AmalgamError(err.code, `${where}: ${err.message}`, err.file)
     throw err
+  }
+}
+
+/** An HF model folder as one input: tensors from every shard, detected with its config.json. */
+async function openFolderInput(path: string): Promise<PlanInput> {
+  const kind = await modelFolderKindAt(path)
+  if (kind === 'diffusers-folder') throw fileError('UNSUPPORTED_FORMAT', path, 'is a diffusers folder: merges take Hugging Face transformers folders and single files (diffusers names are not converted yet)')
+  if (kind === null) throw fileError('UNSUPPORTED_FORMAT', path, 'is a folder but not a model folder (expected config.json with model.safetensors, shards and their index, or pytorch_model*.bin)')
+  const folder = await openModelFolder(path, kind)
+  if (folder.kind !== 'hf-folder') throw new AmalgamError('INTERNAL', `${path}: expected a Hugging Face folder`)
+  const shards: HfShard[] = []
+  for (const shard of folder.shards) {
+    let info
+    try {
+      info = await stat(shard.path)
+    } catch (err) {
+      throw ioError(err, shard.path)
+    }
+    shards.push({ path: shard.path, size: info.size, mtimeMs: info.mtimeMs, metadata: shard.metadata, dataStart: shard.dataStart ?? null })
+  }
+  const { checkpoint } = folder
+  const detection = detectModel(checkpoint.tensors, { metadata: checkpoint.metadata, hfConfig: folder.config })
+  const tensors = new Map<string, TensorInfo>()
+  for (const t of checkpoint.tensors) tensors.set(canonicalKey(detection, t.key), t)
+  return {
+    path,
+    checkpoint,
+    detection,
+    size: shards.reduce((sum, s) => sum + s.size, 0),
+    mtimeMs: Math.max(...shards.map((s) => s.mtimeMs)),
+    sidecarYaml: null,
+    tensors,
+    hfFolder: { config: folder.config, shards },
   }
 }
 

@@ -6,7 +6,7 @@ import { styledKey } from '../arch/keys'
 import type { TensorInfo, TensorLocator } from '../formats/checkpoint'
 import { isFloatDType, type DType, type FloatDType } from '../formats/dtype'
 import type { KeyPosition } from '../recipe/param-values'
-import { buildExpr, channelView, distinctLeaves } from './expressions'
+import { buildExpr, channelView, distinctLeaves, type LoraPatchesOf } from './expressions'
 import type { Findings } from './findings'
 import { plural } from './findings'
 import { sameShape, type PlanInput } from './plan-inputs'
@@ -46,6 +46,8 @@ export interface KeyPlanningContext {
   readonly vae: VaeSource | null
   /** canonical key → why a's position ids look damaged */
   readonly damagedPositionIds: ReadonlyMap<string, string>
+  /** the deltas of the recipe's LoRA nodes, by key (engine/lora/lora-plan.ts) */
+  readonly loraPatches: LoraPatchesOf
   readonly findings: Findings
 }
 
@@ -125,6 +127,9 @@ class KeyPlanner {
       const tensor = this.ctx.inputOf(node).tensors.get(key)
       return tensor === undefined ? { kind: 'unmerged', why: 'missing' } : { kind: 'copy', tensor }
     }
+    // a LoRA node as the fallback input of keys.missing: its model's tensor without the LoRA would be
+    // wrong and a merge expression needs a method at its top, so the key stays a's
+    if (node.kind === 'lora') return { kind: 'unmerged', why: 'missing' }
     const leaves = leavesOf(node)
     const tensors = leaves.map((leaf) => this.ctx.inputOf(leaf).tensors.get(key))
     // leavesOf lists the primary model first
@@ -157,13 +162,24 @@ class KeyPlanner {
       const t = byLeaf.get(leaf)!
       return slice !== null && sameShape(t.shape, full.shape) ? channelView(t.locator, slice.dim, slice.count) : t.locator
     }
-    const expr = buildExpr(node, this.position(key), locate)
+    const expr = buildExpr(node, this.position(key), locate, slice === null ? this.ctx.loraPatches : this.patchesWithoutSlice(key))
     const leafBytes = distinctLeaves(expr).reduce((sum, l) => sum + l.byteLength, 0)
     return {
       kind: 'merge',
       action: { kind: 'merge', expr, slice: slice === null ? null : { ...slice, full: full.locator } },
       shape: full.shape,
       inputBytes: leafBytes + (slice === null ? 0 : full.locator.byteLength),
+    }
+  }
+
+  /** A channel-sliced key (inpainting a) gets no LoRA delta: the LoRA was made for the full tensor. */
+  private patchesWithoutSlice(key: string): LoraPatchesOf {
+    return (node, k) => {
+      const patches = this.ctx.loraPatches(node, k)
+      if (patches.length > 0) {
+        this.ctx.findings.addKey('warning', 'LORA_ON_SLICED_KEY', key, (n) => `${node.where}: the LoRA's delta for ${plural(n, 'key')} merged by channel slices (inpainting) is left out`)
+      }
+      return []
     }
   }
 

@@ -11,6 +11,10 @@ import type { OutputDType } from '../formats/dtype'
 import { refuseInputAsOutput } from '../formats/safetensors/writer'
 import { TensorReader } from '../formats/tensor-reader'
 import { buildOutputMetadata } from '../lineage/metadata'
+import { planLoraPatches, refuseLoraAsOutput } from '../lora/lora-plan'
+import { folderDiskBytes, isFolderOutput, planFolderOutput } from '../llm/folder-output-plan'
+import { planLayerSlices } from '../llm/layer-slices'
+import { prepareLlmMerge } from '../llm/llm-inputs'
 import { checkParamBlocks } from './key-params'
 import { resolveComponents } from './component-choices'
 import { estimate } from './estimates'
@@ -80,8 +84,13 @@ export async function planRecipe(recipe: Recipe, opts: PlanOptions = {}): Promis
   }
   const inputs = withEmaIfAsked(recipe, opened, findings)
   noteInputs(leaves, opened, findings)
+  const loraPatches = await planLoraPatches(tree, (leaf) => inputs.get(leaf.path)!, findings)
+  cancelled(opts.signal)
+  const slices = await planLayerSlices(recipe, tree, a, baseDir, opened, dtype.dtype, findings)
+  for (const [path, input] of slices?.inputs ?? []) if (!opened.has(path)) opened.set(path, input)
+  const llm = await prepareLlmMerge({ recipe, tree, aLeaf, leaves, inputs, findings })
 
-  const { keys, counts } = planKeys({
+  const { keys: plannedKeys, counts: keyCounts } = planKeys({
     tree,
     inputOf: (leaf) => inputs.get(leaf.path)!,
     components,
@@ -92,22 +101,33 @@ export async function planRecipe(recipe: Recipe, opts: PlanOptions = {}): Promis
     outputPrediction,
     vae,
     damagedPositionIds: damagedPositionIds(a),
+    loraPatches,
     findings,
   })
+  const llmKeys = llm.finish(plannedKeys)
+  const keys = slices === null ? llmKeys : slices.finish(llmKeys)
+  // a frankenmerge's layers are copies the key planner never saw
+  const counts = slices === null ? keyCounts : { ...keyCounts, merged: keys.filter((k) => k.action.kind === 'merge').length, copied: keys.filter((k) => k.action.kind === 'copy').length }
   reportUnsupported(keys, findings)
 
-  const canonical = canonicalRecipe(recipe, tree, convention, components, outputPrediction, outputPath, dtype.name)
-  const plannedInputs = plannedInputFiles(leaves, opened, vae?.input ?? null)
+  const canonical = { ...canonicalRecipe(recipe, tree, convention, components, outputPrediction, outputPath, dtype.name), ...(slices === null ? {} : { slices: [...slices.slices] }) }
+  const plannedInputs = [...plannedInputFiles(leaves, opened, vae?.input ?? null), ...(slices?.extraFiles ?? [])]
+  const hashedInputs = withShards(plannedInputs, opened)
+  const folder = isFolderOutput(outputPath)
+    ? await planFolderOutput({ recipe: canonical, outputPath, a, vocabularySource: llm.vocabularySource, dtype: dtype.name, inputs: plannedInputs, layers: slices?.layers })
+    : undefined
   const { metadata, reserveMetadataBytes } = buildOutputMetadata({
     recipe: canonical,
-    inputs: plannedInputs,
+    inputs: hashedInputs,
     architecture: a.detection.architecture,
     predictionType: outputPrediction,
     variant: a.detection.variant,
     layout: a.detection.layout,
   })
   const { tasks, totalBytes } = taskLayout(keys, metadata, reserveMetadataBytes)
-  const freeDiskBytes = await checkOutput(outputPath, totalBytes, plannedInputs, opts.overwrite ?? false, findings)
+  const diskBytes = folder === undefined ? totalBytes : folderDiskBytes(folder, tasks, totalBytes, findings)
+  const freeDiskBytes = await checkOutput(outputPath, diskBytes, [...plannedInputs, ...hashedInputs], opts.overwrite ?? false, findings, folder !== undefined)
+  await refuseLoraAsOutput(outputPath, tree, findings)
   const threads = opts.threads ?? Math.min(2, availableParallelism())
   const { peakBytes, seconds } = estimate(keys, { inputBytesToHash: distinctBytes(plannedInputs), outputBytes: totalBytes, threads })
   cancelled(opts.signal)
@@ -146,10 +166,11 @@ export async function planRecipe(recipe: Recipe, opts: PlanOptions = {}): Promis
       overwrite: opts.overwrite ?? false,
       // A1111 needs the config beside a v-prediction SD2 file; it is only right when the prediction type is kept
       sidecarYaml: a.sidecarYaml !== null && outputPrediction === a.detection.predictionType ? a.sidecarYaml : null,
+      ...(folder === undefined ? {} : { folder }),
     },
     tasks,
     seed: canonical.seed,
-    inputs: plannedInputs,
+    inputs: hashedInputs,
   }
 }
 
@@ -185,8 +206,9 @@ function cancelled(signal: AbortSignal | undefined): void {
 }
 
 function checkRecipeShape(recipe: Recipe, tree: MethodNode, outputPath: string): void {
-  if (extname(outputPath).toLowerCase() !== '.safetensors') {
-    throw new AmalgamError('BAD_RECIPE', `output.path: ${outputPath}: Amalgam writes safetensors files; name the output *.safetensors`)
+  const ext = extname(outputPath).toLowerCase()
+  if (ext !== '.safetensors' && ext !== '') {
+    throw new AmalgamError('BAD_RECIPE', `output.path: ${outputPath}: Amalgam writes safetensors files (name the output *.safetensors) or, for language models, Hugging Face folders (a name without extension)`)
   }
   if (recipe.keys.fallback >= tree.inputs.length) {
     throw new AmalgamError('BAD_RECIPE', `keys.fallback: there is no input ${recipe.keys.fallback} (the merge has ${tree.inputs.length} inputs, 0 = a)`)
@@ -361,16 +383,28 @@ function plannedInputFiles(leaves: readonly ModelLeaf[], opened: ReadonlyMap<str
   return [...leaves.map((leaf) => file(leaf.role, opened.get(leaf.path)!)), ...(vae === null ? [] : [file('vae', vae)])]
 }
 
+/**
+ * The files to hash and check before running: a Hugging Face folder input is its weight files, each
+ * with the folder's role (the lineage records every shard's hash).
+ */
+function withShards(inputs: readonly PlannedInputFile[], opened: ReadonlyMap<string, PlanInput>): PlannedInputFile[] {
+  return inputs.flatMap((input) => {
+    const shards = opened.get(input.path)?.hfFolder?.shards
+    if (shards === undefined) return [input]
+    return shards.map((shard) => ({ ...input, path: shard.path, size: shard.size, mtimeMs: shard.mtimeMs, metadata: shard.metadata, dataStart: shard.dataStart }))
+  })
+}
+
 function distinctBytes(inputs: readonly PlannedInputFile[]): number {
   return [...new Map(inputs.map((i) => [i.path, i.size])).values()].reduce((sum, n) => sum + n, 0)
 }
 
 /** Output problems as blocking findings: it is an input, it exists, its folder is missing, the disk is too full. Returns the free bytes. */
-async function checkOutput(path: string, bytes: number, inputs: readonly PlannedInputFile[], overwrite: boolean, findings: Findings): Promise<number | null> {
+async function checkOutput(path: string, bytes: number, inputs: readonly PlannedInputFile[], overwrite: boolean, findings: Findings, folderOutput: boolean): Promise<number | null> {
   try {
     await refuseInputAsOutput(path, inputs.map((i) => i.path))
     const existing = await lstat(path).catch(() => null)
-    if (existing?.isDirectory()) findings.add('blocking', 'OUTPUT_EXISTS', `output.path: ${path} is a folder`)
+    if (existing?.isDirectory() && !folderOutput) findings.add('blocking', 'OUTPUT_EXISTS', `output.path: ${path} is a folder`)
     else if (existing !== null && !overwrite) findings.add('blocking', 'OUTPUT_EXISTS', `output.path: ${path} already exists (allow overwriting to replace it)`)
   } catch (err) {
     if (!isAmalgamError(err, 'OUTPUT_IS_INPUT')) throw err

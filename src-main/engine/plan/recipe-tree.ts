@@ -1,5 +1,15 @@
 import { resolve } from 'node:path'
-import { isModelInput, type Input, type MergeNode, type NumberValue, type ParamValue, type StructuredNumber } from '../../common/recipe'
+import {
+  isLoraNode,
+  isModelInput,
+  type Input,
+  type LoraBlockWeights,
+  type LoraNode,
+  type MergeNode,
+  type NumberValue,
+  type ParamValue,
+  type StructuredNumber,
+} from '../../common/recipe'
 import { AmalgamError, isAmalgamError } from '../errors'
 import { completeParams, type ScalarParam } from '../methods/params'
 import { resolveMethod, type ResolvedMethod } from '../methods/registry'
@@ -37,7 +47,27 @@ export interface MethodNode {
   readonly base: TreeNode | null
 }
 
-export type TreeNode = ModelLeaf | MethodNode
+/** LoRAs baked into a model (engine/lora): the result has the model's keys, with each LoRA's delta added. */
+export interface LoraTreeNode {
+  readonly kind: 'lora'
+  /** recipe path of the node: "merge.inputs[0]" */
+  readonly where: string
+  /** the role it fills in its parent; its model fills the same role */
+  readonly role: string
+  readonly model: TreeNode
+  readonly loras: readonly ResolvedLora[]
+}
+
+export interface ResolvedLora {
+  /** recipe path: "merge.inputs[0].loras[1]" */
+  readonly where: string
+  /** absolute */
+  readonly path: string
+  readonly strength: number
+  readonly blocks: LoraBlockWeights | null
+}
+
+export type TreeNode = ModelLeaf | MethodNode | LoraTreeNode
 
 /** a, b, c, ... by input position (input27, ... past z). */
 export function roleName(index: number): string {
@@ -54,6 +84,7 @@ export function resolveTree(node: MergeNode, baseDir: string): MethodNode {
 }
 
 function resolveInput(input: Input, where: string, role: string, baseDir: string): TreeNode {
+  if (isLoraNode(input)) return resolveLoraNode(input, where, role, baseDir)
   if (!isModelInput(input)) return resolveNode(input, where, role, baseDir)
   return {
     kind: 'model',
@@ -61,6 +92,16 @@ function resolveInput(input: Input, where: string, role: string, baseDir: string
     role,
     path: resolve(baseDir, input.model),
     input: { ...(input.sha256 === undefined ? {} : { sha256: input.sha256 }), ...(input.size === undefined ? {} : { size: input.size }) },
+  }
+}
+
+function resolveLoraNode(node: LoraNode, where: string, role: string, baseDir: string): LoraTreeNode {
+  return {
+    kind: 'lora',
+    where,
+    role,
+    model: resolveInput(node.lora, `${where}.lora`, role, baseDir),
+    loras: node.loras.map((l, i) => ({ where: `${where}.loras[${i}]`, path: resolve(baseDir, l.path), strength: l.strength, blocks: l.blocks ?? null })),
   }
 }
 
@@ -145,13 +186,14 @@ function withDefault(value: ParamValue, fallback: number | null): ParamValue {
 /** The leaves of a subtree, inputs before base, depth first. */
 export function leavesOf(node: TreeNode): ModelLeaf[] {
   if (node.kind === 'model') return [node]
+  if (node.kind === 'lora') return leavesOf(node.model)
   return [...node.inputs.flatMap(leavesOf), ...(node.base === null ? [] : leavesOf(node.base))]
 }
 
 /** The model a subtree's result is built on: the first input, followed down through nested nodes. */
 export function primaryLeaf(node: TreeNode): ModelLeaf {
   let current = node
-  while (current.kind === 'node') current = current.inputs[0]!
+  while (current.kind !== 'model') current = current.kind === 'lora' ? current.model : current.inputs[0]!
   return current
 }
 
@@ -166,7 +208,17 @@ export function toMergeNode(node: MethodNode): MergeNode {
 }
 
 function toInput(node: TreeNode): Input {
+  if (node.kind === 'lora') {
+    return { lora: toInput(node.model), loras: node.loras.map((l) => ({ path: l.path, strength: l.strength, ...(l.blocks === null ? {} : { blocks: l.blocks }) })) }
+  }
   return node.kind === 'model' ? { model: node.path, ...node.input } : toMergeNode(node)
+}
+
+/** Every LoRA node of a subtree, depth first. */
+export function loraNodesOf(node: TreeNode): LoraTreeNode[] {
+  if (node.kind === 'model') return []
+  if (node.kind === 'lora') return [node, ...loraNodesOf(node.model)]
+  return [...node.inputs.flatMap(loraNodesOf), ...(node.base === null ? [] : loraNodesOf(node.base))]
 }
 
 /** Every structured numeric value in the tree with its recipe path, for block and regex checks. */
@@ -184,7 +236,8 @@ export function structuredParams(node: MethodNode): { where: string; value: Stru
       found.push({ where, value, perBlock })
     }
   }
-  for (const child of [...node.inputs, ...(node.base === null ? [] : [node.base])]) {
+  for (let child of [...node.inputs, ...(node.base === null ? [] : [node.base])]) {
+    while (child.kind === 'lora') child = child.model
     if (child.kind === 'node') found.push(...structuredParams(child))
   }
   return found

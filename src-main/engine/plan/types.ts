@@ -1,7 +1,9 @@
 import type { PlanSummary } from '../../common/plan-summary'
 import type { Recipe } from '../../common/recipe'
 import type { DType } from '../formats/dtype'
+import type { PlannedFolderOutput } from '../llm/folder-output-plan'
 import type { TensorLocator } from '../formats/checkpoint'
+import type { LoraFactors } from '../lora/lora-file'
 import type { ResolvedParams } from '../methods/types'
 
 /*
@@ -30,7 +32,28 @@ export interface MethodExpr {
   readonly node: string
 }
 
-export type Expr = TensorExpr | MethodExpr
+/** A model's tensor with LoRA deltas added (engine/lora): model + Σ scale · delta, each over its rows. */
+export interface LoraExpr {
+  readonly kind: 'lora'
+  /** structural, like a method's */
+  readonly id: string
+  readonly model: Expr
+  readonly patches: readonly LoraPatch[]
+  /** recipe path of the LoRA node, for messages */
+  readonly node: string
+}
+
+export interface LoraPatch {
+  readonly factors: LoraFactors
+  /** strength × block weight × alpha / rank */
+  readonly scale: number
+  /** rows [start, start + count) of the tensor the delta covers (one of q / k / v of a fused weight); null = all */
+  readonly rows: { readonly start: number; readonly count: number } | null
+  /** the tensor's elements per (output, input) pair: 1 for linear layers, k·k for convolutions */
+  readonly kernel: number
+}
+
+export type Expr = TensorExpr | MethodExpr | LoraExpr
 
 /** Writes the value of `expr` over channels [0, count) of dimension `dim` of a's tensor; the rest stays a's. */
 export interface ChannelSlice {
@@ -72,6 +95,8 @@ export interface PlannedOutput {
   readonly overwrite: boolean
   /** a sidecar .yaml of `a` (SD2-768-v) to copy beside the output */
   readonly sidecarYaml: string | null
+  /** set when `path` is a Hugging Face folder to write (LLM merges): shards, config, tokenizer, model card */
+  readonly folder?: PlannedFolderOutput
 }
 
 export interface Plan {

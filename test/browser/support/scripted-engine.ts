@@ -69,7 +69,7 @@ function ancestry(path: string, recipe: Recipe): AncestryNode {
     sha256: null,
     method: recipe.merge.method,
     parents: [...recipe.merge.inputs, ...(recipe.merge.base ? [recipe.merge.base] : [])].map((input) =>
-      isModelInput(input) ? { name: basename(input.model), sha256: input.sha256 ?? null, method: null, parents: [] } : { name: 'nested merge', sha256: null, method: input.method, parents: [] },
+      isModelInput(input) ? { name: basename(input.model), sha256: input.sha256 ?? null, method: null, parents: [] } : { name: 'nested merge', sha256: null, method: 'method' in input ? input.method : 'lora', parents: [] },
     ),
   }
 }

@@ -2,6 +2,7 @@ import {
   RECIPE_FORMAT,
   RECIPE_VERSION,
   Recipe,
+  isLoraNode,
   isModelInput,
   type BlockConventionRef,
   type ComponentChoice,
@@ -80,7 +81,8 @@ export function outputFileName(name: string): string {
 }
 
 export function inputLabel(input: Input): string {
-  return isModelInput(input) ? basename(input.model) : `merge (${input.method})`
+  if (isModelInput(input)) return basename(input.model)
+  return isLoraNode(input) ? `${inputLabel(input.lora)} + ${input.loras.length === 1 ? 'a LoRA' : `${input.loras.length} LoRAs`}` : `merge (${input.method})`
 }
 
 /** What is still missing before the draft is a recipe the planner can check; empty when complete. */

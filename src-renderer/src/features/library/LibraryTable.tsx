@@ -99,7 +99,9 @@ function Row({ entry, rowIndex, columns, onHash }: { entry: ModelEntry; rowIndex
   const edit = useBuilderStore((s) => s.edit)
   const showDetails = useLibraryStore((s) => s.showDetails)
   const info = useResolvedMethod(method)?.info
-  const usable = entry.status === 'ok'
+  const readable = entry.status === 'ok'
+  // a LoRA is readable but no merge input: it is baked in through a recipe's LoRA node
+  const usable = readable && entry.architecture !== 'lora'
   const hashes = entry.hashes
   return (
     <div
@@ -109,7 +111,7 @@ function Row({ entry, rowIndex, columns, onHash }: { entry: ModelEntry; rowIndex
       draggable={usable}
       onDragStart={(e) => startModelDrag(e, entry.path)}
       style={columns}
-      className={cx(GRID, 'h-full border-b border-neutral-800/60 px-3 hover:bg-neutral-900', usable ? 'cursor-grab' : 'bg-red-950/10')}
+      className={cx(GRID, 'h-full border-b border-neutral-800/60 px-3 hover:bg-neutral-900', usable ? 'cursor-grab' : readable ? '' : 'bg-red-950/10')}
     >
       <div role="cell" className="min-w-0">
         <div className="flex min-w-0 items-center gap-1.5">
@@ -137,7 +139,7 @@ function Row({ entry, rowIndex, columns, onHash }: { entry: ModelEntry; rowIndex
           <span title={`AutoV3 ${hashes.autov3} (tensor data only)`} className="text-neutral-400">
             {hashes.autov3}
           </span>
-        ) : usable ? (
+        ) : readable ? (
           <Button size="sm" variant="ghost" aria-label={`Compute the hash of ${entry.name}`} onClick={onHash}>
             hash
           </Button>
