@@ -7,8 +7,16 @@ import { ioError } from './formats/file-io'
 import { TensorReader } from './formats/tensor-reader'
 import type { Hashes } from '../common/model-entry'
 import { BufferPool } from './execute/file-stream'
-import { runKeyTask } from './execute/key-task'
-import { toTaskError, type HashTaskInput, type KeyTaskInput, type KeyTaskResult, type TaskOutcome } from './execute/task-protocol'
+import { runKeyStatistics, runKeyTask } from './execute/key-task'
+import {
+  toTaskError,
+  type HashTaskInput,
+  type KeyTaskInput,
+  type KeyTaskResult,
+  type StatisticsTaskInput,
+  type StatisticsTaskResult,
+  type TaskOutcome,
+} from './execute/task-protocol'
 import { hashFileSync } from './library/hashes'
 
 export interface EngineWorkerData {
@@ -51,6 +59,7 @@ export async function keyTask(input: KeyTaskInput): Promise<TaskOutcome<KeyTaskR
       chunkElements: input.chunkElements,
       buffers,
       compute: backend,
+      statistics: input.statistics,
     })
     return {
       ok: true,
@@ -60,6 +69,22 @@ export async function keyTask(input: KeyTaskInput): Promise<TaskOutcome<KeyTaskR
         backend: backend === null ? null : { name: backend.name, gpuUnavailableReason: backend.gpuUnavailableReason },
       },
     }
+  } catch (err) {
+    return { ok: false, error: toTaskError(err) }
+  }
+}
+
+export async function statisticsTask(input: StatisticsTaskInput): Promise<TaskOutcome<StatisticsTaskResult>> {
+  try {
+    const report = runKeyStatistics(input.task, input.node, {
+      reader,
+      seed: input.seed,
+      chunkElements: input.chunkElements,
+      buffers,
+      compute: await computeBackend(),
+      statistics: input.statistics,
+    })
+    return { ok: true, value: { index: input.task.index, ...report } }
   } catch (err) {
     return { ok: false, error: toTaskError(err) }
   }

@@ -3,7 +3,7 @@ import { MemorySink, MemoryStream } from '../../src-main/engine/compute/tensor-s
 import { makeKernelContext } from '../../src-main/engine/execute/kernel-context'
 import { completeParams, type ScalarParam } from '../../src-main/engine/methods/params'
 import { resolveMethod } from '../../src-main/engine/methods/registry'
-import { runKernel } from '../../src-main/engine/methods/types'
+import { runKernel, type ModelStatistic } from '../../src-main/engine/methods/types'
 import { numelOf } from '../../src-main/engine/formats/dtype'
 
 let backend: Promise<ComputeBackend> | null = null
@@ -24,6 +24,8 @@ export interface RunMethodOptions {
   key?: string
   /** small chunks exercise the multi-chunk paths of streaming kernels */
   chunkElements?: number
+  /** the model-level values a method with a statistics pass receives (runRecipe computes them for real) */
+  statistic?: ModelStatistic
 }
 
 export interface RunMethodResult {
@@ -55,6 +57,7 @@ export async function runMethod(name: string, opts: RunMethodOptions): Promise<R
     node: 'root',
     ...(opts.chunkElements ? { chunkElements: opts.chunkElements } : {}),
     warn: (m) => warnings.push(m),
+    ...(opts.statistic ? { statistic: opts.statistic } : {}),
   })
   runKernel(resolved.method, ctx)
   if (sink.elementsWritten !== numel) throw new Error(`${name} wrote ${sink.elementsWritten} of ${numel} elements`)

@@ -12,9 +12,11 @@ import { ENGINE_VERSION } from '../lineage/engine-version'
 import { embeddedRecipe, finalMetadataPatch } from '../lineage/metadata'
 import { copySidecarYaml, lineagePathFor, writeLineageSidecar } from '../lineage/sidecar'
 import { executeFolderPlan } from '../llm/folder-writer'
+import type { ModelStatistic } from '../methods/types'
 import type { KeyTask, Plan } from '../plan/types'
 import { OutputHasher } from './output-hasher'
 import { ProgressClock } from './progress'
+import { runStatisticsPasses, statisticsNodes } from './statistics-pass'
 import type { BackendReport, KeyTaskResult } from './task-protocol'
 import { EngineWorkerPool } from './worker-pool'
 import { WritebackPacer } from './writeback'
@@ -97,10 +99,13 @@ class MergeRun {
       const inputHashes = await this.hashInputs(pool)
       this.checkCancelled()
 
+      const statistics = await this.computeStatistics(pool)
+      this.checkCancelled()
+
       this.emit({ type: 'phase', phase: 'merging' })
       hasher = await OutputHasher.open(writer.partialPath, writer.layout.dataStart, tasks)
       pacer = await WritebackPacer.open(writer.partialPath)
-      const results = await this.mergeKeys(pool, writer, hasher, pacer)
+      const results = await this.mergeKeys(pool, writer, hasher, pacer, statistics)
 
       this.emit({ type: 'phase', phase: 'finalising' })
       const tensorSha256 = await hasher.digest()
@@ -180,8 +185,44 @@ class MergeRun {
     )
   }
 
+  /** The whole-model statistics of the nodes whose method declares a pass (cost class G), before any key is merged. */
+  private async computeStatistics(pool: EngineWorkerPool): Promise<Record<string, ModelStatistic>> {
+    const nodes = statisticsNodes(this.plan.tasks)
+    if (nodes.length === 0) return {}
+    this.emit({ type: 'phase', phase: 'statistics' })
+    const clock = new ProgressClock(this.started)
+    return runStatisticsPasses(nodes, {
+      pool,
+      seed: this.plan.seed,
+      chunkElements: this.opts.chunkElements ?? null,
+      signal: this.controller.signal,
+      limit: pool.threads * TASKS_IN_FLIGHT_PER_THREAD,
+      onProgress: (p) =>
+        this.emit({
+          type: 'progress',
+          phase: 'statistics',
+          index: p.done,
+          total: p.total,
+          key: p.key,
+          bytesDone: p.bytesDone,
+          bytesTotal: p.bytesTotal,
+          ...clock.estimate(p.bytesDone / Math.max(1, p.bytesTotal)),
+        }),
+      onWarning: (key, message) => {
+        this.warnings.push(`${key}: ${message}`)
+        this.emit({ type: 'warning', key, message })
+      },
+    })
+  }
+
   /** Runs every key task in file order with a bounded number in flight; resolves with the results by task index. */
-  private mergeKeys(pool: EngineWorkerPool, writer: SafetensorsFileWriter, hasher: OutputHasher, pacer: WritebackPacer): Promise<KeyTaskResult[]> {
+  private mergeKeys(
+    pool: EngineWorkerPool,
+    writer: SafetensorsFileWriter,
+    hasher: OutputHasher,
+    pacer: WritebackPacer,
+    statistics: Readonly<Record<string, ModelStatistic>>,
+  ): Promise<KeyTaskResult[]> {
     const { tasks, seed } = this.plan
     const output = { path: writer.partialPath, dataStart: writer.layout.dataStart }
     const chunkElements = this.opts.chunkElements ?? null
@@ -229,7 +270,7 @@ class MergeRun {
           const task = tasks[next++]!
           running++
           pool
-            .runKey({ task, output, seed, chunkElements }, this.controller.signal)
+            .runKey({ task, output, seed, chunkElements, statistics }, this.controller.signal)
             .then((result) => onResult(task, result))
             .catch(reject)
         }

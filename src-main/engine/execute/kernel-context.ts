@@ -2,7 +2,7 @@ import type { Tf } from '../compute/backend'
 import { deriveRng, type Rng } from '../compute/rng'
 import type { OutputSink, TensorStream } from '../compute/tensor-stream'
 import { numelOf } from '../formats/dtype'
-import type { KernelContext, ResolvedParams } from '../methods/types'
+import type { KernelContext, ModelStatistic, ResolvedParams, StatisticsContext } from '../methods/types'
 
 /** Elements per chunk: 1 Mi floats (4 MiB) keeps several inputs and the output in cache-friendly buffers. */
 export const DEFAULT_CHUNK_ELEMENTS = 1 << 20
@@ -20,10 +20,17 @@ export interface KernelContextOptions {
   node: string
   chunkElements?: number
   warn?: (message: string) => void
+  /** the node's statistics-pass values, for methods that declare one */
+  statistic?: ModelStatistic | null
 }
 
 /** The context a kernel runs in; parameters were checked against the method's declaration by completeParams. */
 export function makeKernelContext(opts: KernelContextOptions): KernelContext<ResolvedParams> {
+  return { ...makeStatisticsContext(opts), out: opts.out, statistic: opts.statistic ?? null }
+}
+
+/** The context of a statistics pass over one key: the kernel's, without an output. */
+export function makeStatisticsContext(opts: Omit<KernelContextOptions, 'out' | 'statistic'>): StatisticsContext<ResolvedParams> {
   const numel = numelOf(opts.shape)
   const rows = opts.shape.length === 0 ? 1 : opts.shape[0]!
   const rowLength = rows === 0 ? 0 : numel / rows
@@ -36,7 +43,6 @@ export function makeKernelContext(opts: KernelContextOptions): KernelContext<Res
     params: opts.params,
     inputs: opts.inputs,
     base: opts.base,
-    out: opts.out,
     tf: opts.tf,
     chunkElements: opts.chunkElements ?? DEFAULT_CHUNK_ELEMENTS,
     rng: (stream: number): Rng => deriveRng(opts.seed, opts.key, opts.node, stream),

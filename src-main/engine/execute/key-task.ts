@@ -7,11 +7,11 @@ import { writeAtSync } from '../formats/file-io'
 import { isContiguous } from '../formats/strides'
 import type { TensorReader } from '../formats/tensor-reader'
 import { resolveMethod } from '../methods/registry'
-import { runKernel } from '../methods/types'
+import { runKernel, runStatistics, type ModelStatistic } from '../methods/types'
 import { loraDelta } from '../lora/lora-delta'
 import type { ChannelSlice, Expr, KeyTask, LoraExpr, MethodExpr } from '../plan/types'
 import { FileStream, type BufferPool } from './file-stream'
-import { DEFAULT_CHUNK_ELEMENTS, makeKernelContext } from './kernel-context'
+import { DEFAULT_CHUNK_ELEMENTS, makeKernelContext, makeStatisticsContext, type KernelContextOptions } from './kernel-context'
 import { ChangeStats, EncodingSink } from './output-sink'
 
 /** Same-dtype copies move this many bytes per read/write pair. */
@@ -30,7 +30,12 @@ export interface KeyTaskEnv {
   readonly buffers: BufferPool
   /** the tfjs backend kernels run on; only merge tasks need it */
   readonly compute: ComputeBackend | null
+  /** the statistics passes' values by recipe node, for methods that declare one */
+  readonly statistics: Readonly<Record<string, ModelStatistic>>
 }
+
+/** What evaluating a key's expression needs (a statistics pass writes no output). */
+type EvaluationEnv = Pick<KeyTaskEnv, 'reader' | 'seed' | 'chunkElements' | 'buffers' | 'statistics'>
 
 export interface KeyTaskReport {
   readonly change: { readonly sumAbs: number; readonly elements: number } | null
@@ -112,6 +117,38 @@ function writePositionIds(task: KeyTask, length: number, env: KeyTaskEnv): void 
   writeAtSync(env.outputFd, bytes, env.dataStart + task.begin)
 }
 
+export interface KeyStatisticsReport {
+  readonly contribution: Float64Array
+  readonly warnings: readonly string[]
+}
+
+/** One key's contribution to the statistics pass of recipe node `node` (a method node of the key's merge). */
+export function runKeyStatistics(task: KeyTask, node: string, env: EvaluationEnv & { readonly compute: ComputeBackend }): KeyStatisticsReport {
+  const action = task.action
+  const expr = action.kind === 'merge' ? findNode(action.expr, node) : null
+  if (action.kind !== 'merge' || expr === null) throw new AmalgamError('INTERNAL', `${task.key}: the key's merge has no node ${node} to compute statistics for`)
+  const shape = action.slice === null ? task.shape : slicedShape(task, action.slice)
+  const evaluator = new KeyEvaluator(task.key, shape, env, env.compute)
+  try {
+    const contribution = evaluator.statistics(expr)
+    return { contribution, warnings: evaluator.warnings }
+  } finally {
+    evaluator.release()
+  }
+}
+
+/** The method node named `node` in an expression tree, or null. */
+function findNode(expr: Expr, node: string): MethodExpr | null {
+  if (expr.kind === 'tensor') return null
+  if (expr.kind === 'lora') return findNode(expr.model, node)
+  if (expr.node === node) return expr
+  for (const child of expr.base === null ? expr.inputs : [...expr.inputs, expr.base]) {
+    const found = findNode(child, node)
+    if (found !== null) return found
+  }
+  return null
+}
+
 function mergeKey(task: KeyTask, expr: MethodExpr, slice: ChannelSlice | null, env: KeyTaskEnv): KeyTaskReport {
   const dtype = task.dtype
   if (!isFloatDType(dtype)) throw new AmalgamError('INTERNAL', `${task.key}: a merged key must have a float dtype, not ${dtype}`)
@@ -161,7 +198,7 @@ class KeyEvaluator {
   constructor(
     private readonly key: string,
     private readonly shape: readonly number[],
-    private readonly env: KeyTaskEnv,
+    private readonly env: EvaluationEnv,
     private readonly compute: ComputeBackend,
   ) {
     this.numel = numelOf(shape)
@@ -226,15 +263,35 @@ class KeyEvaluator {
     return out
   }
 
+  /** The contribution of this key to `expr`'s statistics pass; its inputs are evaluated as for a merge. */
+  statistics(expr: MethodExpr): Float64Array {
+    const { method } = resolveMethod(expr.method)
+    const { inputs, base } = this.streamsOf(expr)
+    const contribution = this.guarded(expr, method.id, () => runStatistics(method, makeStatisticsContext(this.contextOptions(expr, inputs, base))))
+    if (contribution === null) throw new AmalgamError('INTERNAL', `${this.key}: ${method.id} (${expr.node}) declares no statistics pass`)
+    return contribution
+  }
+
   run(expr: MethodExpr, inputs: readonly TensorStream[], base: TensorStream | null, sink: OutputSink & { readonly elementsWritten: number }): void {
     const { method } = resolveMethod(expr.method)
-    const ctx = makeKernelContext({
+    const statistic = this.env.statistics[expr.node] ?? null
+    if (method.statistics !== undefined && statistic === null) {
+      throw new AmalgamError('INTERNAL', `${this.key}: ${method.id} (${expr.node}) runs before its statistics pass`)
+    }
+    const ctx = makeKernelContext({ ...this.contextOptions(expr, inputs, base), out: sink, statistic })
+    this.guarded(expr, method.id, () => runKernel(method, ctx))
+    if (sink.elementsWritten !== this.numel) {
+      throw new AmalgamError('INTERNAL', `${this.key}: ${method.id} (${expr.node}) wrote ${sink.elementsWritten} of ${this.numel} elements`)
+    }
+  }
+
+  private contextOptions(expr: MethodExpr, inputs: readonly TensorStream[], base: TensorStream | null): Omit<KernelContextOptions, 'out' | 'statistic'> {
+    return {
       key: this.key,
       shape: this.shape,
       params: expr.params,
       inputs,
       base,
-      out: sink,
       tf: this.compute.tf,
       seed: this.env.seed,
       node: expr.node,
@@ -242,15 +299,16 @@ class KeyEvaluator {
       warn: (message) => {
         if (!this.warnings.includes(message)) this.warnings.push(message)
       },
-    })
+    }
+  }
+
+  /** A method's own failure, named by key and node; AmalgamErrors pass unchanged. */
+  private guarded<T>(expr: MethodExpr, id: string, work: () => T): T {
     try {
-      runKernel(method, ctx)
+      return work()
     } catch (err) {
       if (err instanceof AmalgamError) throw err
-      throw new AmalgamError('INTERNAL', `${this.key}: ${method.id} (${expr.node}) failed: ${err instanceof Error ? err.message : String(err)}`)
-    }
-    if (sink.elementsWritten !== this.numel) {
-      throw new AmalgamError('INTERNAL', `${this.key}: ${method.id} (${expr.node}) wrote ${sink.elementsWritten} of ${this.numel} elements`)
+      throw new AmalgamError('INTERNAL', `${this.key}: ${id} (${expr.node}) failed: ${err instanceof Error ? err.message : String(err)}`)
     }
   }
 }

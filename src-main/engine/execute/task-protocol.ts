@@ -1,5 +1,6 @@
 import type { MessagePort } from 'node:worker_threads'
 import { AmalgamError, type ErrorCode } from '../errors'
+import type { ModelStatistic } from '../methods/types'
 import type { KeyTask } from '../plan/types'
 
 /*
@@ -16,6 +17,23 @@ export interface KeyTaskInput {
   readonly seed: number
   /** elements per kernel chunk; null = the kernel context's default */
   readonly chunkElements: number | null
+  /** the statistics passes' values by recipe node (empty when no method needs one) */
+  readonly statistics: Readonly<Record<string, ModelStatistic>>
+}
+
+/** One key's part of the statistics pass of recipe node `node`; `statistics` holds the passes already done. */
+export interface StatisticsTaskInput {
+  readonly task: KeyTask
+  readonly node: string
+  readonly seed: number
+  readonly chunkElements: number | null
+  readonly statistics: Readonly<Record<string, ModelStatistic>>
+}
+
+export interface StatisticsTaskResult {
+  readonly index: number
+  readonly contribution: Float64Array
+  readonly warnings: readonly string[]
 }
 
 export interface BackendReport {

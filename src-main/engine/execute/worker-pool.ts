@@ -5,7 +5,15 @@ import { AmalgamError } from '../errors'
 import type { HashRequest } from '../library/hashes'
 import { entryPoint } from '../runtime/entry-points'
 import type { EngineWorkerData } from '../worker-entry'
-import { fromTaskError, type HashTaskInput, type KeyTaskInput, type KeyTaskResult, type TaskOutcome } from './task-protocol'
+import {
+  fromTaskError,
+  type HashTaskInput,
+  type KeyTaskInput,
+  type KeyTaskResult,
+  type StatisticsTaskInput,
+  type StatisticsTaskResult,
+  type TaskOutcome,
+} from './task-protocol'
 
 export interface EngineWorkerPoolOptions {
   readonly threads: number
@@ -45,6 +53,13 @@ export class EngineWorkerPool {
   /** Runs one key; what the task reports as failing becomes the AmalgamError it was in the worker. */
   async runKey(input: KeyTaskInput, signal: AbortSignal): Promise<KeyTaskResult> {
     const outcome = (await this.run(input, 'keyTask', signal, `merging ${JSON.stringify(input.task.key)}`)) as TaskOutcome<KeyTaskResult>
+    if (!outcome.ok) throw fromTaskError(outcome.error)
+    return outcome.value
+  }
+
+  /** Runs one key's part of a statistics pass (method declarations' `statistics`). */
+  async runStatistics(input: StatisticsTaskInput, signal: AbortSignal): Promise<StatisticsTaskResult> {
+    const outcome = (await this.run(input, 'statisticsTask', signal, `computing statistics of ${JSON.stringify(input.task.key)}`)) as TaskOutcome<StatisticsTaskResult>
     if (!outcome.ok) throw fromTaskError(outcome.error)
     return outcome.value
   }

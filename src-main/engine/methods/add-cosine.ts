@@ -3,7 +3,7 @@ import { columnSumsWithTf, cosineFromSums, mapElementwise } from './kernel-helpe
 import { defineMethod } from './types'
 
 /** torch.nn.functional.normalize's floor on a column norm */
-const NORMALIZE_EPS = 1e-12
+export const NORMALIZE_EPS = 1e-12
 
 export const addCosine = defineMethod({
   id: 'add_cosine',

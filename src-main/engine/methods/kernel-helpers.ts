@@ -1,7 +1,7 @@
 import type * as tfc from '@tensorflow/tfjs-core'
 import type { Tf } from '../compute/backend'
 import type { TensorStream } from '../compute/tensor-stream'
-import type { KernelContext } from './types'
+import type { KernelContext, StatisticsContext } from './types'
 
 /** [start, end) element ranges that cover the tensor; whole rows unless a single row exceeds the chunk size. */
 export function* chunkRanges(ctx: KernelContext<unknown>, wholeRows = false): Generator<[number, number]> {
@@ -241,7 +241,7 @@ export function mapSegmentsWithTf<P>(
  * to elementwise terms, whose column sums are accumulated in float64 — one array of rowLength values per term.
  */
 export function columnSumsWithTf<P>(
-  ctx: KernelContext<P>,
+  ctx: StatisticsContext<P>,
   terms: (tf: Tf, ins: readonly tfc.Tensor2D[], base: tfc.Tensor2D | null) => readonly tfc.Tensor2D[],
 ): Float64Array[] {
   const { tf } = ctx

@@ -53,6 +53,8 @@ import { sce } from './sce'
 // -- imports: wave 2, linear algebra
 import { rotate } from './rotate'
 import { truncateRank } from './truncate-rank'
+// -- imports: wave 2, whole-model
+import { supermergerCosine } from './supermerger-cosine'
 
 /** Every merge method, explicitly. Adding a method = one module + one line here. */
 export const METHODS: readonly MethodDeclaration[] = [
@@ -110,6 +112,8 @@ export const METHODS: readonly MethodDeclaration[] = [
   // wave 2, linear algebra
   rotate,
   truncateRank,
+  // wave 2, whole-model
+  supermergerCosine,
 ]
 
 export interface ResolvedMethod {

@@ -74,6 +74,26 @@ export interface KernelContext<P> {
   rng(stream: number): Rng
   /** a finding about this key the user should see (NaN produced, degenerate input, ...) */
   warn(message: string): void
+  /** the node's model-level values from its statistics pass (null for methods without one) */
+  readonly statistic: ModelStatistic | null
+}
+
+/** Model-level values computed once per recipe node by a whole-model statistics pass (cost class G). */
+export type ModelStatistic = Readonly<Record<string, number>>
+
+/** What a statistics pass sees of one key: the kernel's context without an output. */
+export type StatisticsContext<P> = Omit<KernelContext<P>, 'out' | 'statistic'>
+
+/**
+ * A first pass over every key the node merges, run before any of them is merged (streamed, in the
+ * worker threads): each key contributes a small record, and the records, in file order, combine into
+ * the values every key's kernel then receives as ctx.statistic. The values may depend only on global
+ * parameters (combine sees no per-key values).
+ */
+export interface StatisticsPass<P> {
+  /** one key's contribution: a few numbers, or one per column; never the tensor itself */
+  perKey(ctx: StatisticsContext<P>): Float64Array
+  combine(contributions: readonly Float64Array[]): ModelStatistic
 }
 
 export interface MethodAliasDecl {
@@ -106,6 +126,8 @@ export interface MethodDeclaration<S extends ParamDecls = ParamDecls> {
   readonly memoryFactor: number
   /** computes one key; declared as a method so declarations with different parameters share one registry type */
   kernel(ctx: KernelContext<ParamsOf<S>>): void
+  /** a whole-model statistic the kernel needs (cost class G); absent for per-key methods */
+  readonly statistics?: StatisticsPass<ParamsOf<S>>
 }
 
 /**
@@ -114,6 +136,11 @@ export interface MethodDeclaration<S extends ParamDecls = ParamDecls> {
  */
 export function runKernel(method: MethodDeclaration, ctx: KernelContext<ResolvedParams>): void {
   method.kernel(ctx as KernelContext<ParamsOf<ParamDecls>>)
+}
+
+/** Runs a declaration's statistics pass on one key; the same soundness argument as runKernel. */
+export function runStatistics(method: MethodDeclaration, ctx: StatisticsContext<ResolvedParams>): Float64Array | null {
+  return method.statistics === undefined ? null : method.statistics.perKey(ctx as StatisticsContext<ParamsOf<ParamDecls>>)
 }
 
 /** Declares a method with its parameter types inferred for the kernel. */

@@ -8,7 +8,8 @@ import type { MethodExpr } from './types'
 
 /*
  * A deliberately simple cost model, documented in docs/RECIPES.md ("Pre-flight estimates"):
- * - time = hashing the inputs + reading what the keys need + writing the output + computing, where
+ * - time = hashing the inputs + reading what the keys need (twice for a node with a statistics pass)
+ *   + writing the output + computing, where
  *   computing is elements × a per-element cost of the method's most expensive cost class, spread over
  *   the threads. The constants are this project's measurements on a 2-core machine
  *   (PERFORMANCE.md), rounded towards slow: an estimate, not a promise.
@@ -43,7 +44,14 @@ export function estimate(keys: readonly PlannedKey[], opts: { inputBytesToHash: 
     }
     const numel = action.slice === null ? numelOf(key.shape) : numelOf(key.shape.map((d, i) => (i === action.slice!.dim ? action.slice!.count : d)))
     peak = Math.max(peak, workingSet(action.expr, numel) + (action.slice === null ? 0 : numelOf(key.shape) * 4))
-    for (const node of distinctNodes(action.expr)) computeNs += numel * nsPerElement(node.method)
+    for (const node of distinctNodes(action.expr)) {
+      computeNs += numel * nsPerElement(node.method)
+      // a statistics pass (cost class G) reads the key and computes the node once more before merging
+      if (resolveMethod(node.method).method.statistics !== undefined) {
+        readBytes += key.inputBytes
+        computeNs += numel * nsPerElement(node.method)
+      }
+    }
   }
   const threads = Math.max(1, opts.threads)
   const seconds = opts.inputBytesToHash / HASH_BYTES_PER_SECOND + readBytes / READ_BYTES_PER_SECOND + opts.outputBytes / WRITE_BYTES_PER_SECOND + computeNs / 1e9 / threads
