@@ -4,6 +4,7 @@ import { completeToOrthogonal, determinantSign, orthogonalFractionalPower } from
 import { orthonormalizeColumns } from '../../src-main/engine/compute/linalg/orthonormalize'
 import { polarFactor } from '../../src-main/engine/compute/linalg/polar'
 import { randomizedSvd } from '../../src-main/engine/compute/linalg/randomized-svd'
+import { smallestEigenvector } from '../../src-main/engine/compute/linalg/smallest-eigenvector'
 import { symmetricEigen } from '../../src-main/engine/compute/linalg/symmetric-eigen'
 import { Rng } from '../../src-main/engine/compute/rng'
 import { testBackend } from '../support/run-method'
@@ -212,7 +213,7 @@ describe('polarFactor', () => {
     expect(maxAbs(mul(sub(r, q), tr(m)))).toBeLessThan(1e-4 * maxAbs(m))
   })
 
-  it('stops before growing float32-noise null directions; completion then makes it orthogonal', async () => {
+  it('leaves float32-noise null directions unconverged; completion treats them as null and makes it orthogonal', async () => {
     const n = 16
     const m = mul(random(n, n - 2, 23), tr(random(n, n - 2, 24)))
     const [q, r, nullity] = await withTf((tf) => {
@@ -225,6 +226,73 @@ describe('polarFactor', () => {
     expect(nullity).toBe(2)
     expect(maxAbs(sub(mul(tr(r), r), eye(n)))).toBeLessThan(1e-5)
     expect(maxAbs(mul(sub(r, q), tr(m)))).toBeLessThan(1e-4 * maxAbs(m))
+  })
+
+  it('converges on an ill-conditioned rank-deficient matrix in a fixed number of steps (singular values 1 … 1e-8, 0)', async () => {
+    const n = 32
+    // M = U diag(s) Vᵀ with known orthogonal factors (float64 polar factors of random matrices)
+    const u = naivePolar(random(n, n, 31))
+    const v = naivePolar(random(n, n, 32))
+    const s = Array.from({ length: n }, (_, i) => (i === n - 1 ? 0 : 10 ** ((-8 * i) / (n - 2))))
+    const m = mul(mat(n, n, (i, j) => at(u, i, j) * s[j]!), tr(v))
+    const [r, flipped, iterations, nullity] = await withTf((tf) => {
+      const t = toTensor(tf, m)
+      const polar = polarFactor(tf, t)
+      const completed = completeToOrthogonal(tf, polar.q)
+      const other = completeToOrthogonal(tf, polar.q, true)
+      tf.dispose([t, polar.q])
+      return [toMat(tf, completed.r), toMat(tf, other.r), polar.iterations, completed.nullity] as const
+    })
+    expect(iterations).toBeLessThanOrEqual(20)
+    // the zero and the values below float32 resolution (~1e-7·σ_max) are null; the others are not
+    expect(nullity).toBeGreaterThanOrEqual(1)
+    expect(nullity).toBeLessThanOrEqual(8)
+    for (const x of [r, flipped]) expect(maxAbs(sub(mul(tr(x), x), eye(n)))).toBeLessThan(1e-5)
+    // R v_i = u_i wherever float32 determines it: the polar factor's error there is ~‖ΔM‖/σ_i
+    const rv = mul(r, v)
+    for (let i = 0; i < n; i++) {
+      if (s[i]! < 1e-3) continue
+      const error = Math.sqrt(Array.from({ length: n }, (_, k) => (at(rv, k, i) - at(u, k, i)) ** 2).reduce((x, y) => x + y, 0))
+      expect(error).toBeLessThan(2e-4)
+    }
+    // the Procrustes objective trace(RᵀM) = Σσ is reached to float32 accuracy
+    const objective = Array.from({ length: n }, (_, i) => at(mul(tr(r), m), i, i)).reduce((x, y) => x + y, 0)
+    const optimum = s.reduce((x, y) => x + y, 0)
+    expect(Math.abs(objective - optimum)).toBeLessThan(1e-5 * optimum)
+    // flip negates one filling pair: the determinant changes sign
+    expect(determinantSign(flipped.data, n)).toBe(-determinantSign(r.data, n))
+  })
+
+  it('converges exactly with a known smallest singular value', async () => {
+    const n = 12
+    const u = naivePolar(random(n, n, 41))
+    const v = naivePolar(random(n, n, 42))
+    const s = Array.from({ length: n }, (_, i) => 2 - (1.9 * i) / (n - 1))
+    const m = mul(mat(n, n, (i, j) => at(u, i, j) * s[j]!), tr(v))
+    const [q, iterations] = await withTf((tf) => {
+      const t = toTensor(tf, m)
+      const polar = polarFactor(tf, t, { smallestSingularValue: 0.1 })
+      t.dispose()
+      return [toMat(tf, polar.q), polar.iterations] as const
+    })
+    expect(iterations).toBeLessThanOrEqual(8)
+    expect(maxAbs(sub(q, mul(u, tr(v))))).toBeLessThan(1e-5)
+  })
+})
+
+describe('smallestEigenvector', () => {
+  it('finds the eigenvector of a known smallest eigenvalue, and refuses a singular matrix', () => {
+    const n = 20
+    const q = naivePolar(random(n, n, 51))
+    // eigenvalues 1 … 2 and a smallest one, 1e-3, on column 7 of q
+    const d = Array.from({ length: n }, (_, i) => (i === 7 ? 1e-3 : 1 + i / n))
+    const a = mul(mat(n, n, (i, j) => at(q, i, j) * d[j]!), tr(q))
+    const v = smallestEigenvector(a.data, n)
+    expect(v).not.toBeNull()
+    const dot = Array.from({ length: n }, (_, i) => (v ? v[i]! : 0) * at(q, i, 7)).reduce((x, y) => x + y, 0)
+    expect(Math.abs(Math.abs(dot) - 1)).toBeLessThan(1e-10)
+    const singular = mul(mat(n, n, (i, j) => at(q, i, j) * (j === 3 ? 0 : d[j]!)), tr(q))
+    expect(smallestEigenvector(singular.data, n)).toBeNull()
   })
 })
 

@@ -1,6 +1,7 @@
 import type * as tfc from '@tensorflow/tfjs-core'
 import type { Tf } from '../backend'
 import { Rng } from '../rng'
+import { symmetricEigen } from './symmetric-eigen'
 import { orthonormalizeColumns } from './orthonormalize'
 import { polarFactor } from './polar'
 import { matMul, readScalar } from './tf-ops'
@@ -11,38 +12,98 @@ import { matMul, readScalar } from './tf-ops'
  */
 
 /**
- * Turns a square partial isometry Q (a polar factor U_r V_rᵀ of a rank-r matrix, the output of
- * polarFactor) into an orthogonal matrix Q + U₀V₀ᵀ, where U₀ and V₀ are orthonormal bases of the left
- * and right complements. Which bases is arbitrary (as for the singular vectors of a zero singular
- * value in an SVD); they are drawn from a fixed seed, so the result is deterministic. `nullity` is
- * p − r. `flip` negates the first completing pair (same bases), which flips the sign of det R: with
- * the completion on the zero singular values this is upstream's reflection cancelling (u[:, −1] *= −1).
- * Accuracy: orthogonal to ~1e-6 (float32).
+ * eigenvalue of I − QᵀQ above which a direction of Q counts as unconverged, hence null: polarFactor
+ * converges every singular value above its bound to 1 ± ~1e-7, and float32 leaves ~1e-7 in I − QᵀQ
+ */
+const CONVERGED_DEFECT = 1e-5
+
+/**
+ * Turns the output of polarFactor on a square, possibly rank-deficient matrix into an orthogonal
+ * matrix. polarFactor leaves the directions of singular values below its bound (float32 noise, exact
+ * zeros) anywhere in [0, 1): they are found as the eigenvectors V of I − QᵀQ with eigenvalue
+ * > 1e-5 (a range finder and a small Jacobi, cheap since they are few), removed (Q ← Q − QVVᵀ, a
+ * partial isometry U_r V_rᵀ) and filled with U₀Vᵀ, U₀ an orthonormal basis of the left complement.
+ * Treating them as null is the float32 counterpart of an SVD's zero singular values: with
+ * polarFactor's default bound they are below 1e-6·σ_max. Which basis fills them is arbitrary (as for
+ * the singular vectors of a zero singular value); it is drawn from a fixed seed, so the result is
+ * deterministic. `nullity` is the number of filled directions. `flip` negates the first filling pair
+ * (same bases), which flips the sign of det R: with the filling on the smallest singular values this
+ * is upstream's reflection cancelling (u[:, −1] *= −1). Accuracy: orthogonal to ~1e-6 (float32).
  */
 export function completeToOrthogonal(tf: Tf, q: tfc.Tensor2D, flip = false): { r: tfc.Tensor2D; nullity: number } {
   const p = q.shape[0]
-  const trace = readScalar(tf, () => tf.sum(tf.square(q)))
-  const nullity = Math.round(p - trace)
-  if (nullity <= 0) return { r: tf.clone(q), nullity: 0 }
   const rng = new Rng([0x5eed, 1, 2, 3])
-  const omega = (): tfc.Tensor2D => tf.tensor2d(Float32Array.from({ length: p * nullity }, () => rng.normal()), [p, nullity])
-  // (I − QQᵀ)Ω and (I − QᵀQ)Ω without forming the p x p projectors
-  const [u0, v0] = tf.tidy(() => {
-    const left = omega()
-    const right = omega()
-    return [tf.sub(left, tf.matMul(q, matMul(tf, q, left, true))), tf.sub(right, matMul(tf, q, tf.matMul(q, right), true))]
-  })
-  const uBasis = orthonormalizeColumns(tf, u0)
-  const vBasis = orthonormalizeColumns(tf, v0)
-  const completed = tf.tidy(() => {
-    const signs = tf.tensor1d(Float32Array.from({ length: nullity }, (_, j) => (flip && j === 0 ? -1 : 1)))
-    return tf.add(q, matMul(tf, tf.mul(uBasis, signs) as tfc.Tensor2D, vBasis, false, true))
+  const omega = (width: number): tfc.Tensor2D => tf.tensor2d(Float32Array.from({ length: p * width }, () => rng.normal()), [p, width])
+  const v = unconvergedDirections(tf, q, omega)
+  if (!v) return { r: tf.clone(q), nullity: 0 }
+  const nullity = v.shape[1]
+  const r = tf.tidy(() => {
+    const isometry = tf.sub(q, matMul(tf, tf.matMul(q, v), v, false, true)) as tfc.Tensor2D
+    // (I − QQᵀ)Ω without forming the p x p projector; projected twice, as the rounding of one
+    // projection leaves ~√p·1e-7 of range(Q) in it (measured: RᵀR − I 9e-5 instead of 1e-5 at 320²)
+    let left: tfc.Tensor2D = omega(nullity)
+    for (let pass = 0; pass < 2; pass++) left = tf.sub(left, tf.matMul(isometry, matMul(tf, isometry, left, true)))
+    const uBasis = orthonormalizeColumns(tf, left)
+    // the unflipped filling has det(VᵀU₀) ≥ 0: where the two complements coincide (I + R at a half-turn
+    // in orthogonalFractionalPower) it is then a rotation of that subspace, not a reflection whose −1
+    // would make the next I + R singular again
+    const reflects = determinantSign(Float64Array.from(matMul(tf, v, uBasis, true, false).dataSync()), nullity) < 0
+    const signs = tf.tensor1d(Float32Array.from({ length: nullity }, (_, j) => (j === 0 && flip !== reflects ? -1 : 1)))
+    const completed = tf.add(isometry, matMul(tf, tf.mul(uBasis, signs) as tfc.Tensor2D, v, false, true)) as tfc.Tensor2D
+    // V is accurate to the float32 noise of D over the gap, so Q keeps a little of the removed
+    // directions (RᵀR − I ~6e-5 at an exact half-turn of the fractional power): one Newton–Schulz
+    // step x(3I − xᵀx)/2 squares that error
+    return tf.matMul(completed, tf.sub(tf.mul(tf.eye(p), 1.5), tf.mul(matMul(tf, completed, completed, true, false), 0.5)))
   }) as tfc.Tensor2D
-  tf.dispose([u0, v0, uBasis, vBasis])
-  // the complement directions came from a nearly-converged iteration: a few more steps settle them
-  const { q: r } = polarFactor(tf, completed, { lowerBound: 0.5 })
-  completed.dispose()
+  v.dispose()
   return { r, nullity }
+}
+
+/**
+ * Orthonormal basis (p x k, or null when k = 0) of the unconverged right singular directions of Q:
+ * the eigenvectors of D = I − QᵀQ with eigenvalue > CONVERGED_DEFECT. Rayleigh–Ritz on the range of
+ * [DΩ, D²Ω], widened until it holds every unconverged direction plus a margin.
+ */
+function unconvergedDirections(tf: Tf, q: tfc.Tensor2D, omega: (width: number) => tfc.Tensor2D): tfc.Tensor2D | null {
+  const p = q.shape[1]
+  const defect = tf.tidy(() => tf.sub(tf.eye(p), matMul(tf, q, q, true, false))) as tfc.Tensor2D
+  try {
+    const mass = readScalar(tf, () => tf.sum(tf.mul(tf.eye(p), defect)))
+    for (let width = Math.min(p, Math.ceil(2 * Math.max(0, mass)) + 8); ; width = Math.min(p, 2 * width)) {
+      // block Krylov [DΩ, D²Ω]: DΩ sees the small defects, D²Ω pins the large ones more accurately
+      const y = tf.tidy(() => {
+        const first = tf.matMul(defect, omega(width))
+        return tf.concat([first, tf.matMul(defect, first)], 1)
+      }) as tfc.Tensor2D
+      // a low dependence threshold keeps directions with small defects (zero or noise columns are harmless)
+      const w = orthonormalizeColumns(tf, y, 1e-6)
+      y.dispose()
+      const small = tf.tidy(() => matMul(tf, w, tf.matMul(defect, w), true, false))
+      const values = small.dataSync()
+      small.dispose()
+      const k = w.shape[1]
+      const sym = new Float64Array(k * k)
+      for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) sym[i * k + j] = (values[i * k + j]! + values[j * k + i]!) / 2
+      const eig = symmetricEigen(sym, k)
+      const nulls = eig.values.filter((x) => x > CONVERGED_DEFECT).length
+      // a margin of converged directions shows that the range finder caught every unconverged one
+      if (nulls + 4 > width && width < p) {
+        w.dispose()
+        continue
+      }
+      if (nulls === 0) {
+        w.dispose()
+        return null
+      }
+      // eigenvalues are descending: the null directions are the first `nulls` Ritz vectors
+      const vectors = Float32Array.from({ length: k * nulls }, (_, i) => eig.vectors[Math.floor(i / nulls) * k + (i % nulls)]!)
+      const basis = tf.tidy(() => tf.matMul(w, tf.tensor2d(vectors, [k, nulls]))) as tfc.Tensor2D
+      w.dispose()
+      return basis
+    }
+  } finally {
+    defect.dispose()
+  }
 }
 
 /** Sign of det(A) (−1, 0 or 1) for an n x n row-major float64 matrix, by LU with partial pivoting. */
@@ -114,7 +175,7 @@ export function orthogonalFractionalPower(tf: Tf, r: tfc.Tensor2D, t: number): t
     const current = root
     const shifted = tf.tidy(() => tf.add(current, tf.eye(p))) as tfc.Tensor2D
     // the singular values of I + R are 2cos(θ/2): a known lower bound makes the iteration's scaling exact
-    const { q } = polarFactor(tf, shifted, { lowerBound: Math.max(1e-3, Math.cos(angle / 2) / 2), tolerance: 1e-7 })
+    const { q } = polarFactor(tf, shifted, { smallestSingularValue: Math.max(2e-6, 2 * Math.cos(angle / 2)) })
     root = completeToOrthogonal(tf, q).r
     tf.dispose([current, shifted, q])
     halvings++

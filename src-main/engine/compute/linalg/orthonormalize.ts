@@ -15,6 +15,8 @@ import type { Tf } from '../backend'
 export function orthonormalizeColumns(tf: Tf, y: tfc.Tensor2D, dependence = 1e-4, blockSize = 32): tfc.Tensor2D {
   const [m, k] = y.shape
   const blocks: tfc.Tensor2D[] = []
+  // the blocks transposed, kept alongside: wasm's matMul with transposeA is ~6x slower (tf-ops.ts)
+  const transposed: tfc.Tensor2D[] = []
   try {
     for (let start = 0; start < k; start += blockSize) {
       const width = Math.min(blockSize, k - start)
@@ -22,7 +24,8 @@ export function orthonormalizeColumns(tf: Tf, y: tfc.Tensor2D, dependence = 1e-4
         let block = tf.slice(y, [0, start], [m, width])
         if (blocks.length > 0) {
           const q = blocks.length === 1 ? blocks[0]! : tf.concat(blocks, 1)
-          for (let pass = 0; pass < 2; pass++) block = tf.sub(block, tf.matMul(q, tf.matMul(q, block, true, false)))
+          const qT = transposed.length === 1 ? transposed[0]! : tf.concat(transposed, 0)
+          for (let pass = 0; pass < 2; pass++) block = tf.sub(block, tf.matMul(q, tf.matMul(qT, block)))
         }
         return block
       })
@@ -31,12 +34,15 @@ export function orthonormalizeColumns(tf: Tf, y: tfc.Tensor2D, dependence = 1e-4
       norms.dispose()
       const values = projected.dataSync()
       projected.dispose()
-      blocks.push(tf.tensor2d(orthonormalizeBlock(values, m, width, columnNorms, dependence), [m, width]))
+      const done = tf.tensor2d(orthonormalizeBlock(values, m, width, columnNorms, dependence), [m, width])
+      blocks.push(done)
+      if (start + width < k) transposed.push(tf.transpose(done))
     }
     if (blocks.length === 0) return tf.zeros([m, 0])
     return blocks.length === 1 ? blocks[0]! : tf.concat(blocks, 1)
   } finally {
     if (blocks.length > 1) tf.dispose(blocks)
+    tf.dispose(transposed)
   }
 }
 
