@@ -9,6 +9,7 @@ import { readLoraFile, type LoraFile } from '../../engine/lora/lora-file'
 import { matchLora } from '../../engine/lora/lora-match'
 import { openPlanInput } from '../../engine/plan/plan-inputs'
 import { UsageError, type Command } from '../command'
+import { LORA_BUILD_HELP, LORA_EXTRACT_USAGE, LORA_MERGE_USAGE, runLoraExtract, runLoraMerge } from './lora-build'
 
 interface LoraReport {
   readonly path: string
@@ -30,20 +31,28 @@ interface MatchReport {
 
 const USAGE = [
   'usage: amalgam lora inspect FILE [--model CHECKPOINT] [--json]',
+  LORA_EXTRACT_USAGE,
+  LORA_MERGE_USAGE,
   '',
+  'inspect:',
   '  FILE         a LoRA / LoCon / LoHa / LoKr file (kohya, diffusers / PEFT or LyCORIS naming)',
   '  --model      match its modules against this checkpoint: which keys it changes, which modules match nothing',
   '  --json       print the report as JSON',
   '',
   'Bake LoRAs into a model with a recipe node {"lora": MODEL, "loras": [...]} (docs/RECIPES.md).',
-  'Exit status: 0 the LoRA was read (and, with --model, some module matched), 1 it is no LoRA, unreadable or matches nothing, 2 usage error.',
+  LORA_BUILD_HELP,
+  '',
+  'Exit status: 0 done (inspect: the LoRA was read and, with --model, some module matched), 1 refused or failed (inspect: no LoRA,',
+  'unreadable or matching nothing), 2 usage error.',
 ].join('\n')
 
 export const loraCommand: Command = {
   name: 'lora',
-  summary: 'inspect a LoRA file: network, rank, alpha, training metadata, and the keys it matches in a checkpoint',
+  summary: 'inspect a LoRA file and the keys it matches in a checkpoint; extract a LoRA from two checkpoints; merge LoRAs',
   usage: USAGE,
   async run(argv, io) {
+    if (argv[0] === 'extract') return runLoraExtract(argv.slice(1), io)
+    if (argv[0] === 'merge') return runLoraMerge(argv.slice(1), io)
     const args = parseLoraArgs(argv)
     const report = await inspectLora(args.file, args.model)
     io.out(args.json ? JSON.stringify(report, null, 2) : reportText(report))
@@ -116,7 +125,7 @@ function parseLoraArgs(argv: readonly string[]): { file: string; model: string |
     throw new UsageError((err as Error).message)
   }
   const [action, file, ...extra] = parsed.positionals
-  if (action !== 'inspect') throw new UsageError(action === undefined ? 'missing action: amalgam lora inspect FILE' : `unknown action ${action} (known: inspect)`)
+  if (action !== 'inspect') throw new UsageError(action === undefined ? 'missing action: amalgam lora inspect FILE' : `unknown action ${action} (known: inspect, extract, merge)`)
   if (file === undefined) throw new UsageError('missing FILE: the LoRA file to inspect')
   if (extra.length > 0) throw new UsageError(`one FILE at a time (also got ${extra.join(' ')})`)
   return { file, model: parsed.values.model ?? null, json: parsed.values.json }
