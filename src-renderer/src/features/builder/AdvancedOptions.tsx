@@ -5,6 +5,7 @@ import { cx } from '../../ui/cx'
 import { useBuilderStore } from './builder-store'
 import { roleName, type RecipeDraft } from './draft'
 import { regexProblem } from './number-value'
+import { VocabularyPolicyField } from './VocabularyPolicy'
 
 const POLICY_LABELS: Readonly<Record<KeyPolicy, string>> = {
   error: 'stop with an error',
@@ -58,6 +59,7 @@ export function AdvancedOptions() {
         options={[{ value: '', label: 'as model a' }, ...PredictionType.options.map((p) => ({ value: p, label: p }))]}
         onChange={(v) => edit((d) => ({ ...d, options: { ...d.options, predictionType: v === '' ? undefined : PredictionType.parse(v) } }))}
       />
+      <VocabularyPolicyField label="Language models whose vocabularies differ" />
       <Switch label="Use EMA weights" description="Swap the EMA weights into the UNet before merging, for inputs that carry them." checked={options.useEma} onChange={(useEma) => setOptions({ useEma })} />
       <Switch
         label="Reset CLIP position ids"

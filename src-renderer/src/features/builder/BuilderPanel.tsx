@@ -8,8 +8,10 @@ import { InputSlots } from './InputSlots'
 import { MethodPicker } from './MethodPicker'
 import { OutputSettings } from './OutputSettings'
 import { ParamControls } from './ParamControls'
+import { SliceEditor, useSlicesApply } from './SliceEditor'
 import { useBuilderStore } from './builder-store'
 import { useUndoKeys } from './use-undo-keys'
+import { VocabularyNotice } from './VocabularyPolicy'
 
 /** The merge builder: one recipe, edited section by section, every edit undoable. */
 export function BuilderPanel() {
@@ -20,6 +22,7 @@ export function BuilderPanel() {
   const redo = useBuilderStore((s) => s.redo)
   const notice = useBuilderStore((s) => s.notice)
   const dismissNotice = useBuilderStore((s) => s.dismissNotice)
+  const slicesApply = useSlicesApply()
   return (
     <div className="flex min-h-0 flex-1 flex-col" aria-label="Merge builder" role="region">
       <div className="flex shrink-0 items-center gap-2 border-b border-neutral-800 px-3 py-1.5">
@@ -45,7 +48,13 @@ export function BuilderPanel() {
         </Section>
         <Section title="Models">
           <InputSlots />
+          <VocabularyNotice />
         </Section>
+        {slicesApply && (
+          <Section title="Layer slices (frankenmerge)">
+            <SliceEditor />
+          </Section>
+        )}
         <Section title="Parameters">
           <ParamControls />
         </Section>

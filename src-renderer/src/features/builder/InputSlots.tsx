@@ -9,7 +9,8 @@ import { architectureLabel } from '../library/library-query'
 import { useEntryByPath } from '../library/library-store'
 import { useBuilderStore } from './builder-store'
 import { inputLabel, roleName } from './draft'
-import { addSlot, removeSlot, setInput } from './draft-edits'
+import { addSlot, removeSlot, setInput, type LoraSlot } from './draft-edits'
+import { LoraAttachments } from './LoraAttachments'
 import { droppedModel, isModelDrag } from './model-drag'
 import { useResolvedMethod } from './methods-store'
 
@@ -30,6 +31,7 @@ export function InputSlots() {
         <Slot
           key={i}
           slot={roleName(i)}
+          loraSlot={i}
           role={info?.inputs.roles[Math.min(i, info.inputs.roles.length - 1)] ?? ''}
           input={input}
           onChange={(next) => edit((d) => setInput(d, i, next))}
@@ -39,6 +41,7 @@ export function InputSlots() {
       {info && info.inputs.base !== 'none' && (
         <Slot
           slot="base"
+          loraSlot="base"
           role={`${info.inputs.baseRole ?? 'the common ancestor'}${info.inputs.base === 'optional' ? ' (optional)' : ''}`}
           input={base}
           onChange={(next) => edit((d) => ({ ...d, base: next }))}
@@ -55,7 +58,7 @@ export function InputSlots() {
   )
 }
 
-function Slot({ slot, role, input, onChange, onRemove }: { slot: string; role: string; input: Input | null; onChange(input: Input | null): void; onRemove?: () => void }) {
+function Slot({ slot, loraSlot, role, input, onChange, onRemove }: { slot: string; loraSlot: LoraSlot; role: string; input: Input | null; onChange(input: Input | null): void; onRemove?: () => void }) {
   const [over, setOver] = useState(false)
   const [problem, setProblem] = useState<string | null>(null)
   const picker = usePathPicker()
@@ -124,6 +127,7 @@ function Slot({ slot, role, input, onChange, onRemove }: { slot: string; role: s
           </Button>
         )}
       </div>
+      {input !== null && <LoraAttachments slot={loraSlot} slotName={slot} />}
       <InlineError error={problem} onDismiss={() => setProblem(null)} className="mt-1" />
       <InlineError error={picker.error} className="mt-1" />
       {picker.element}

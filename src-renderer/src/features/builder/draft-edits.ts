@@ -1,5 +1,5 @@
 import type { MethodInfo } from '../../../../src-main/common/method-info'
-import { isModelInput, type Input, type NumberValue, type ParamValue } from '../../../../src-main/common/recipe'
+import { isModelInput, type Input, type LayerSlice, type LoraApplication, type NumberValue, type ParamValue } from '../../../../src-main/common/recipe'
 import { dirname } from '../../app/paths'
 import { slotCount, suggestedOutputName, type RecipeDraft } from './draft'
 import { resolveMethod } from './resolve-method'
@@ -20,7 +20,9 @@ function withInputs(draft: RecipeDraft, inputs: (Input | null)[], info: MethodIn
     const current = params[id]
     if ((spec.type === 'number' || spec.type === 'integer') && spec.perModel && current !== undefined) params[id] = resizePerModel(current, inputs.length, removed)
   }
-  return { ...draft, inputs, params }
+  const kept = removed === undefined ? draft.loras : draft.loras.filter((_, i) => i !== removed)
+  const loras = inputs.map((_, i) => kept[i] ?? [])
+  return { ...draft, inputs, loras, params }
 }
 
 /** Keeps the auto-suggested output name in step until the user types their own. */
@@ -44,13 +46,16 @@ export function setMethod(draft: RecipeDraft, name: string, methods: readonly Me
     const before = previous?.params[id]
     if (spec && (!before || before.type === spec.type) && !(alias && id in alias.params)) params[id] = value
   }
-  const next = withInputs({ ...draft, method: name, params, base: info.inputs.base === 'none' ? null : draft.base }, inputs, info)
+  const dropsBase = info.inputs.base === 'none'
+  const next = withInputs({ ...draft, method: name, params, base: dropsBase ? null : draft.base, baseLoras: dropsBase ? [] : draft.baseLoras }, inputs, info)
   return withSuggestedName(draft, next)
 }
 
 export function setInput(draft: RecipeDraft, index: number, input: Input | null): RecipeDraft {
   const inputs = draft.inputs.map((current, i) => (i === index ? input : current))
-  let next: RecipeDraft = { ...draft, inputs }
+  // clearing a slot clears its LoRAs too; choosing another model keeps them
+  const loras = input === null ? draft.loras.map((list, i) => (i === index ? [] : list)) : draft.loras
+  let next: RecipeDraft = { ...draft, inputs, loras }
   if (next.output.folder === '' && input !== null && isModelInput(input)) next = { ...next, output: { ...next.output, folder: dirname(input.model) } }
   return withSuggestedName(draft, next)
 }
@@ -71,4 +76,64 @@ export function setParam(draft: RecipeDraft, id: string, value: ParamValue | und
   if (value === undefined) delete params[id]
   else params[id] = value
   return { ...draft, params }
+}
+
+/** Which input a LoRA list belongs to: a slot index (a = 0) or the base. */
+export type LoraSlot = number | 'base'
+
+export function lorasOf(draft: RecipeDraft, slot: LoraSlot): LoraApplication[] {
+  return slot === 'base' ? draft.baseLoras : (draft.loras[slot] ?? [])
+}
+
+export function setLoras(draft: RecipeDraft, slot: LoraSlot, loras: LoraApplication[]): RecipeDraft {
+  if (slot === 'base') return { ...draft, baseLoras: loras }
+  if (slot < 0 || slot >= draft.inputs.length) return draft
+  return { ...draft, loras: draft.inputs.map((_, i) => (i === slot ? loras : (draft.loras[i] ?? []))) }
+}
+
+/** Attaches LoRA files at strength 1; a file already on the slot is not added twice. */
+export function addLoras(draft: RecipeDraft, slot: LoraSlot, paths: readonly string[]): RecipeDraft {
+  const current = lorasOf(draft, slot)
+  const fresh = [...new Set(paths)].filter((path) => !current.some((l) => l.path === path))
+  if (fresh.length === 0) return draft
+  return setLoras(draft, slot, [...current, ...fresh.map((path) => ({ path, strength: 1 }))])
+}
+
+export function updateLora(draft: RecipeDraft, slot: LoraSlot, index: number, patch: Partial<LoraApplication>): RecipeDraft {
+  const current = lorasOf(draft, slot)
+  const target = current[index]
+  if (!target) return draft
+  const next: LoraApplication = { ...target, ...patch }
+  // blocks: undefined means "every block at 1": the key is left out of the recipe
+  if (next.blocks === undefined) delete next.blocks
+  return setLoras(draft, slot, current.map((l, i) => (i === index ? next : l)))
+}
+
+export function removeLora(draft: RecipeDraft, slot: LoraSlot, index: number): RecipeDraft {
+  return setLoras(draft, slot, lorasOf(draft, slot).filter((_, i) => i !== index))
+}
+
+export function addSlice(draft: RecipeDraft, slice: LayerSlice): RecipeDraft {
+  return { ...draft, slices: [...draft.slices, slice] }
+}
+
+export function updateSlice(draft: RecipeDraft, index: number, patch: Partial<LayerSlice>): RecipeDraft {
+  if (index < 0 || index >= draft.slices.length) return draft
+  return { ...draft, slices: draft.slices.map((s, i) => (i === index ? { ...s, ...patch } : s)) }
+}
+
+export function removeSlice(draft: RecipeDraft, index: number): RecipeDraft {
+  return { ...draft, slices: draft.slices.filter((_, i) => i !== index) }
+}
+
+/** Moves slice `index` one place up (-1) or down (+1); out of range changes nothing. */
+export function moveSlice(draft: RecipeDraft, index: number, by: -1 | 1): RecipeDraft {
+  const target = index + by
+  const moving = draft.slices[index]
+  const other = draft.slices[target]
+  if (!moving || !other) return draft
+  const slices = [...draft.slices]
+  slices[index] = other
+  slices[target] = moving
+  return { ...draft, slices }
 }

@@ -7,6 +7,8 @@ import {
   type BlockConventionRef,
   type ComponentChoice,
   type Input,
+  type LayerSlice,
+  type LoraApplication,
   type OutputDType,
   type ParamValue,
 } from '../../../../src-main/common/recipe'
@@ -14,6 +16,7 @@ import type { MethodInfo } from '../../../../src-main/common/method-info'
 import { basename, dirname, joinPath, stem } from '../../app/paths'
 import { resolveMethod } from './resolve-method'
 import { regexProblem } from './number-value'
+import { SLICE_METHOD, sliceProblem } from './slices'
 
 /**
  * The builder's document: a Recipe with room for what is not chosen yet (empty input slots, no
@@ -26,7 +29,12 @@ export interface RecipeDraft {
   method: string
   /** slots a, b, c, ...; null = not chosen yet */
   inputs: (Input | null)[]
+  /** LoRAs baked into each slot's input (aligned with `inputs`); a non-empty list wraps the input in a LoRA node */
+  loras: LoraApplication[][]
   base: Input | null
+  baseLoras: LoraApplication[]
+  /** frankenmerge layer slices; part of the recipe only while the method is passthrough */
+  slices: LayerSlice[]
   params: Record<string, ParamValue>
   blocks: BlockConventionRef | undefined
   components: Record<string, ComponentChoice>
@@ -43,7 +51,10 @@ export function emptyDraft(defaults: { dtype: OutputDType; embedRecipe: boolean;
     name: undefined,
     method: DEFAULT_METHOD,
     inputs: [null, null],
+    loras: [[], []],
     base: null,
+    baseLoras: [],
+    slices: [],
     params: {},
     blocks: undefined,
     components: {},
@@ -54,12 +65,26 @@ export function emptyDraft(defaults: { dtype: OutputDType; embedRecipe: boolean;
   }
 }
 
+/** A slot's input and the LoRAs on it: a top-level LoRA node is shown as its model plus its LoRA list. */
+function unwrapLoras(input: Input): { input: Input; loras: LoraApplication[] } {
+  return isLoraNode(input) ? { input: input.lora, loras: [...input.loras] } : { input, loras: [] }
+}
+
+function wrapLoras(input: Input | null, loras: readonly LoraApplication[]): Input | null {
+  return input === null || loras.length === 0 ? input : { lora: input, loras: [...loras] }
+}
+
 export function draftFromRecipe(recipe: Recipe): RecipeDraft {
+  const slots = recipe.merge.inputs.map(unwrapLoras)
+  const base = recipe.merge.base ? unwrapLoras(recipe.merge.base) : null
   return {
     name: recipe.name,
     method: recipe.merge.method,
-    inputs: [...recipe.merge.inputs],
-    base: recipe.merge.base ?? null,
+    inputs: slots.map((s) => s.input),
+    loras: slots.map((s) => s.loras),
+    base: base?.input ?? null,
+    baseLoras: base?.loras ?? [],
+    slices: recipe.slices ? recipe.slices.map((s) => ({ model: s.model, layers: [s.layers[0], s.layers[1]] })) : [],
     params: { ...recipe.merge.params },
     blocks: recipe.blocks,
     components: { ...recipe.components },
@@ -99,7 +124,13 @@ export function missingParts(draft: RecipeDraft, methods: readonly MethodInfo[])
       missing.push(`set ${spec.label}`)
     }
   }
-  missing.push(...patternProblems(draft))
+  missing.push(...patternProblems(draft), ...loraProblems(draft))
+  if (draft.method === SLICE_METHOD) {
+    draft.slices.forEach((slice, i) => {
+      const problem = sliceProblem(slice)
+      if (problem) missing.push(`fix slice ${i + 1}: ${problem}`)
+    })
+  }
   if (draft.output.name.trim() === '') missing.push('name the output')
   if (draft.output.folder.trim() === '') missing.push('choose the output folder')
   return missing
@@ -127,6 +158,11 @@ function patternProblems(draft: RecipeDraft): string[] {
   return problems
 }
 
+function loraProblems(draft: RecipeDraft): string[] {
+  const slots = [...draft.loras.map((list, i) => [roleName(i), list] as const), ['base', draft.baseLoras] as const]
+  return slots.flatMap(([slot, list]) => list.flatMap((l) => (Number.isFinite(l.strength) ? [] : [`set the strength of ${basename(l.path)} on ${slot}`])))
+}
+
 export type DraftToRecipe = { ok: true; recipe: Recipe } | { ok: false; problems: string[] }
 
 export function recipeFromDraft(draft: RecipeDraft, methods: readonly MethodInfo[]): DraftToRecipe {
@@ -138,8 +174,8 @@ export function recipeFromDraft(draft: RecipeDraft, methods: readonly MethodInfo
     ...(draft.name === undefined ? {} : { name: draft.name }),
     merge: {
       method: draft.method,
-      inputs: draft.inputs,
-      ...(draft.base === null ? {} : { base: draft.base }),
+      inputs: draft.inputs.map((input, i) => wrapLoras(input, draft.loras[i] ?? [])),
+      ...(draft.base === null ? {} : { base: wrapLoras(draft.base, draft.baseLoras) }),
       params: draft.params,
     },
     ...(draft.blocks === undefined ? {} : { blocks: draft.blocks }),
@@ -147,6 +183,7 @@ export function recipeFromDraft(draft: RecipeDraft, methods: readonly MethodInfo
     keys: { ...draft.keys, include: draft.keys.include.filter(Boolean), exclude: draft.keys.exclude.filter(Boolean) },
     options: draft.options,
     output: { path: joinPath(draft.output.folder.trim(), outputFileName(draft.output.name)), dtype: draft.output.dtype, embedRecipe: draft.output.embedRecipe },
+    ...(draft.method === SLICE_METHOD && draft.slices.length > 0 ? { slices: draft.slices } : {}),
     seed: draft.seed,
   })
   if (parsed.success) return { ok: true, recipe: parsed.data }
