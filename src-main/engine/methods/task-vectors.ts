@@ -5,21 +5,13 @@ import { AmalgamError } from '../errors'
 import type { KernelContext } from './types'
 
 /*
- * Task vectors δᵢ = inputᵢ − base of one key. When the deltas and the base of a key fit in
- * RESIDENT_MAX_ELEMENTS they are decoded and subtracted once and every pass walks them in memory
- * (the multi-pass selection of a large key would otherwise re-read and re-decode every input per
- * pass: the bench measured that as about half of TIES's time). Larger keys are streamed: every pass
- * re-reads the inputs chunk by chunk and recomputes the deltas in small blocks (cache-sized scratch),
- * so a method can make as many passes as its thresholds need while holding only a chunk of each input.
+ * Task vectors δᵢ = inputᵢ − base of one key, streamed: every pass re-reads the inputs chunk by
+ * chunk and recomputes the deltas in small blocks (cache-sized scratch), so a method can make as
+ * many passes as its thresholds need while holding only a chunk of each input.
  */
 
 /** Elements per block: a few scratch deltas of this size stay in the CPU cache. */
 const BLOCK_ELEMENTS = 8192
-/**
- * Deltas + base kept in memory up to this many float32 elements per thread (192 MB): every UNet key
- * of SD1.5 and SDXL for two models and a base; text-encoder token embeddings stream.
- */
-export const RESIDENT_MAX_ELEMENTS = 48 << 20
 /** A selection sample: 128 runs of 128 consecutive elements spread over the tensor. */
 const SAMPLE_RUNS = 128
 const SAMPLE_RUN_LENGTH = 128
@@ -85,17 +77,9 @@ export interface DeltaBlock {
   readonly offset: number
 }
 
-/** Every model's deltas (masks applied) and the base of one key, held in memory. */
-interface ResidentDeltas {
-  readonly deltas: readonly Float32Array[]
-  readonly base: Float32Array
-}
-
 export class TaskVectors {
   private readonly inputs: readonly TensorStream[]
   private readonly base: TensorStream
-  /** undefined until the first pass decides; null when the key is too large to hold */
-  private resident: ResidentDeltas | null | undefined
 
   /** `masks[i]`, when given, zeroes δᵢ wherever its bit is clear */
   constructor(
@@ -168,39 +152,18 @@ export class TaskVectors {
     const { numel, chunkElements } = this.ctx
     const blockStep = groupStep(BLOCK_ELEMENTS, align)
     const chunkStep = groupStep(chunkElements, align)
-    const resident = this.residentDeltas()
     const deltas = models.map(() => new Float32Array(blockStep))
     const masks = models.map((model) => this.masks[model] ?? null)
     for (let chunkStart = 0; chunkStart < numel; chunkStart += chunkStep) {
       const chunkEnd = Math.min(numel, chunkStart + chunkStep)
-      const base = resident ? resident.base.subarray(chunkStart, chunkEnd) : this.base.read(chunkStart, chunkEnd)
-      const xs = resident ? [] : models.map((i) => this.inputs[i]!.read(chunkStart, chunkEnd))
+      const base = this.base.read(chunkStart, chunkEnd)
+      const xs = models.map((i) => this.inputs[i]!.read(chunkStart, chunkEnd))
       for (let offset = 0; offset < chunkEnd - chunkStart; offset += blockStep) {
         const length = Math.min(blockStep, chunkEnd - chunkStart - offset)
-        const start = chunkStart + offset
-        for (let j = 0; j < models.length; j++) {
-          if (resident) deltas[j]!.set(resident.deltas[models[j]!]!.subarray(start, start + length))
-          else subtract(deltas[j]!, 0, xs[j]!, base, offset, length, masks[j]!, start)
-        }
-        visit({ start, length, deltas, base, offset }, chunkStart, chunkEnd)
+        for (let j = 0; j < models.length; j++) subtract(deltas[j]!, 0, xs[j]!, base, offset, length, masks[j]!, chunkStart + offset)
+        visit({ start: chunkStart + offset, length, deltas, base, offset }, chunkStart, chunkEnd)
       }
     }
-  }
-
-  private residentDeltas(): ResidentDeltas | null {
-    if (this.resident !== undefined) return this.resident
-    const { numel } = this.ctx
-    if ((this.inputs.length + 1) * numel > RESIDENT_MAX_ELEMENTS) return (this.resident = null)
-    const base = new Float32Array(numel)
-    const deltas = this.inputs.map(() => new Float32Array(numel))
-    // read chunk by chunk, so the streams' buffers stay chunk-sized
-    for (let start = 0; start < numel; start += this.ctx.chunkElements) {
-      const end = Math.min(numel, start + this.ctx.chunkElements)
-      base.set(this.base.read(start, end), start)
-      const baseChunk = base.subarray(start, end)
-      this.inputs.forEach((input, i) => subtract(deltas[i]!, start, input.read(start, end), baseChunk, 0, end - start, this.masks[i] ?? null, start))
-    }
-    return (this.resident = { deltas, base })
   }
 }
 
