@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { Rng } from '../../src-main/engine/compute/rng'
+import { at, inverse, mat, mul, naivePolar, tr, type Mat } from '../support/naive-matrix'
 import { runMethod } from '../support/run-method'
 import { expectClose, expectSameValues, sampleTensor } from './sample-tensors'
 
@@ -7,39 +8,6 @@ import { expectClose, expectSameValues, sampleTensor } from './sample-tensors'
  * Reference: sd-mecha's rotate in float64 for the tall case with an integer alignment: centre the
  * rows, R = polar(A'ᵀB') by Newton's iteration X ← (X + X⁻ᵀ)/2, out = (lerp(A', B'Rᵀ, α))·R^k + lerp(μA, μB, k).
  */
-type Mat = { rows: number; cols: number; data: Float64Array }
-const mat = (rows: number, cols: number, f: (i: number, j: number) => number): Mat => {
-  const data = new Float64Array(rows * cols)
-  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) data[i * cols + j] = f(i, j)
-  return { rows, cols, data }
-}
-const at = (m: Mat, i: number, j: number): number => m.data[i * m.cols + j]!
-const mul = (a: Mat, b: Mat): Mat =>
-  mat(a.rows, b.cols, (i, j) => {
-    let s = 0
-    for (let l = 0; l < a.cols; l++) s += at(a, i, l) * at(b, l, j)
-    return s
-  })
-const tr = (a: Mat): Mat => mat(a.cols, a.rows, (i, j) => at(a, j, i))
-
-function inverse(a: Mat): Mat {
-  const n = a.rows
-  const m = mat(n, 2 * n, (i, j) => (j < n ? at(a, i, j) : i === j - n ? 1 : 0))
-  for (let k = 0; k < n; k++) {
-    let p = k
-    for (let i = k + 1; i < n; i++) if (Math.abs(at(m, i, k)) > Math.abs(at(m, p, k))) p = i
-    for (let j = 0; j < 2 * n; j++) [m.data[k * 2 * n + j], m.data[p * 2 * n + j]] = [at(m, p, j), at(m, k, j)]
-    const d = at(m, k, k)
-    for (let j = 0; j < 2 * n; j++) m.data[k * 2 * n + j]! /= d
-    for (let i = 0; i < n; i++) {
-      if (i === k) continue
-      const f = at(m, i, k)
-      for (let j = 0; j < 2 * n; j++) m.data[i * 2 * n + j]! -= f * at(m, k, j)
-    }
-  }
-  return mat(n, n, (i, j) => at(m, i, j + n))
-}
-
 function determinant(a: Mat): number {
   const m = mat(a.rows, a.cols, (i, j) => at(a, i, j))
   const n = a.rows
@@ -73,14 +41,6 @@ function naiveSqrt(a: Mat): Mat {
   return y
 }
 
-function naivePolar(a: Mat): Mat {
-  let x = a
-  for (let i = 0; i < 200; i++) {
-    const inv = tr(inverse(x))
-    x = mat(x.rows, x.cols, (r, c) => (at(x, r, c) + at(inv, r, c)) / 2)
-  }
-  return x
-}
 
 function centred(x: ArrayLike<number>, n: number, p: number, centralization: number): { m: Mat; mean: number[] } {
   const mean = Array.from({ length: p }, (_, j) => {
