@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { BENCH_CASES } from './options'
 
 /** What the parent asks a measuring child process to do (one job per process, so its peak RSS is the job's). */
 export const ChildJob = z.discriminatedUnion('kind', [
@@ -14,6 +15,14 @@ export const ChildJob = z.discriminatedUnion('kind', [
     a: z.string(),
     b: z.string(),
     base: z.string(),
+    output: z.string(),
+    hashCacheDir: z.string(),
+  }),
+  z.strictObject({
+    kind: z.literal('case'),
+    case: z.enum(BENCH_CASES),
+    a: z.string(),
+    b: z.string(),
     output: z.string(),
     hashCacheDir: z.string(),
   }),

@@ -14,10 +14,13 @@ async function main(): Promise<void> {
     let measure: () => Promise<number>
     if (job.kind === 'floor') {
       measure = () => Promise.resolve(measureIoFloor(job.inputs, job.output, job.outputBytes))
-    } else {
+    } else if (job.kind === 'merge') {
       // loaded before the clock starts, and for merges only: the floor's RSS is that of a bare Node process
       const { runMergeJob } = await import('./merge-job')
       measure = () => runMergeJob(job)
+    } else {
+      const { prepareCaseJob } = await import('./case-job')
+      measure = await prepareCaseJob(job)
     }
     const cpuBefore = process.cpuUsage()
     const started = performance.now()

@@ -1,4 +1,5 @@
-import { stat } from 'node:fs/promises'
+import { readdir, stat } from 'node:fs/promises'
+import { join } from 'node:path'
 import type { MergeEvent } from '../src-main/common/events'
 import type { Recipe } from '../src-main/common/recipe'
 import { AmalgamError } from '../src-main/engine/errors'
@@ -34,11 +35,17 @@ export function benchRecipe(job: MergeJob): Recipe {
  * cache, writing, lineage) and returns the bytes it moved: its inputs read and its output written.
  */
 export async function runMergeJob(job: MergeJob): Promise<number> {
-  const recipe = benchRecipe(job)
+  await runRecipeToEnd(benchRecipe(job), job.hashCacheDir, `bench ${job.method}`)
+  const inputs = job.method === 'weighted_sum' ? [job.a, job.b] : [job.a, job.b, job.base]
+  return bytesOf([...inputs, job.output])
+}
+
+/** runRecipe with the bench's hash cache; throws unless the merge ends `done`. */
+export async function runRecipeToEnd(recipe: Recipe, hashCacheDir: string, label: string): Promise<void> {
   let end: MergeEvent | null = null
   await runRecipe(recipe, {
     signal: new AbortController().signal,
-    hashCache: new HashCache(job.hashCacheDir),
+    hashCache: new HashCache(hashCacheDir),
     onEvent: (event) => {
       if (event.type === 'done' || event.type === 'failed' || event.type === 'cancelled') end = event
     },
@@ -46,9 +53,17 @@ export async function runMergeJob(job: MergeJob): Promise<number> {
   const terminal = end as MergeEvent | null
   if (terminal?.type !== 'done') {
     const why = terminal?.type === 'failed' ? terminal.error.message : (terminal?.type ?? 'no terminal event')
-    throw new AmalgamError('INTERNAL', `bench ${job.method}: the merge did not finish: ${why}`)
+    throw new AmalgamError('INTERNAL', `${label}: the merge did not finish: ${why}`)
   }
-  const inputs = job.method === 'weighted_sum' ? [job.a, job.b] : [job.a, job.b, job.base]
-  const sizes = await Promise.all([...inputs, job.output].map(async (p) => (await stat(p)).size))
-  return sizes.reduce((sum, n) => sum + n, 0)
+}
+
+/** Total size of these files; a folder counts as the sum of its files (a Hugging Face model is one). */
+export async function bytesOf(paths: readonly string[]): Promise<number> {
+  let total = 0
+  for (const path of paths) {
+    const info = await stat(path)
+    if (!info.isDirectory()) total += info.size
+    else total += await bytesOf((await readdir(path)).map((name) => join(path, name)))
+  }
+  return total
 }

@@ -46,14 +46,18 @@ export async function ensureModels(cacheDir: string, arch: BenchArch, scale: Ben
       await writeSyntheticCheckpoint(path, layout, { seed: SEEDS[role], dtype: 'F16' })
       log(`  done in ${((Date.now() - started) / 1000).toFixed(1)} s`)
     }
-    const info = await stat(path)
-    const file = { path, size: info.size, mtimeMs: info.mtimeMs }
-    if ((await cache.get(file)) === null) {
-      log(`hashing ${path} ...`)
-      const { dataStart } = await openSafetensors(path)
-      await cache.set(file, hashFileSync(path, dataStart ?? null))
-    }
+    await rememberHash(cache, path, log)
     paths[role] = path
   }
   return paths
+}
+
+/** Puts a safetensors file's hashes into the bench's hash cache unless they are there already. */
+export async function rememberHash(cache: HashCache, path: string, log: (line: string) => void): Promise<void> {
+  const info = await stat(path)
+  const file = { path, size: info.size, mtimeMs: info.mtimeMs }
+  if ((await cache.get(file)) !== null) return
+  log(`hashing ${path} ...`)
+  const { dataStart } = await openSafetensors(path)
+  await cache.set(file, hashFileSync(path, dataStart ?? null))
 }

@@ -6,12 +6,20 @@ import { AmalgamError } from '../src-main/engine/errors'
 export const BENCH_METHODS = ['weighted_sum', 'add_difference', 'ties_sum'] as const
 export type BenchMethod = (typeof BENCH_METHODS)[number]
 
+/** The cases beside the method table, in table order: --llm, --lora-extract, --rotate. */
+export const BENCH_CASES = ['llm_slerp', 'lora_extract', 'rotate'] as const
+export type BenchCase = (typeof BENCH_CASES)[number]
+
+const CASE_FLAGS = { llm_slerp: 'llm', lora_extract: 'lora-extract', rotate: 'rotate' } as const satisfies Record<BenchCase, string>
+
 export interface BenchOptions {
   /** SDXL instead of SD1.5 */
   readonly xl: boolean
   /** tiny shapes (same keys, a few hundred KB per file): what the unit test runs, not a measurement */
   readonly tiny: boolean
+  /** none when only cases were asked for (and no --only) */
   readonly methods: readonly BenchMethod[]
+  readonly cases: readonly BenchCase[]
   readonly cacheDir: string
   readonly keepOutputs: boolean
   /** print JSON on stdout instead of the table */
@@ -20,7 +28,7 @@ export interface BenchOptions {
   readonly cold: boolean
 }
 
-export const USAGE = `usage: npm run bench -- [--xl] [--only weighted_sum,add_difference,ties_sum] [--cache DIR] [--keep-outputs] [--json] [--warm-only] [--tiny]`
+export const USAGE = `usage: npm run bench -- [--xl] [--only weighted_sum,add_difference,ties_sum] [--cache DIR] [--keep-outputs] [--json] [--warm-only] [--tiny] [--llm] [--lora-extract] [--rotate]`
 
 export function defaultBenchCacheDir(): string {
   return join(homedir(), '.cache', 'amalgam-bench')
@@ -39,6 +47,9 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
         'keep-outputs': { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
         'warm-only': { type: 'boolean', default: false },
+        llm: { type: 'boolean', default: false },
+        'lora-extract': { type: 'boolean', default: false },
+        rotate: { type: 'boolean', default: false },
       },
       strict: true,
       allowPositionals: false,
@@ -47,10 +58,16 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     throw new AmalgamError('BAD_ARGUMENT', `bench: ${err instanceof Error ? err.message : String(err)}\n${USAGE}`)
   }
   const { values } = parsed
+  const cases = BENCH_CASES.filter((c) => values[CASE_FLAGS[c]])
+  const sdOnly = cases.find((c) => c !== 'llm_slerp')
+  if (values.xl && sdOnly !== undefined) {
+    throw new AmalgamError('BAD_ARGUMENT', `bench: --${CASE_FLAGS[sdOnly]} measures SD1.5 models (issues 6 and 7): leave out --xl`)
+  }
   return {
     xl: values.xl,
     tiny: values.tiny,
-    methods: values.only === undefined ? BENCH_METHODS : parseMethods(values.only),
+    methods: values.only !== undefined ? parseMethods(values.only) : cases.length > 0 ? [] : BENCH_METHODS,
+    cases,
     cacheDir: values.cache === undefined ? defaultBenchCacheDir() : resolve(values.cache),
     keepOutputs: values['keep-outputs'],
     json: values.json,

@@ -48,6 +48,10 @@ describe('runBench on the tiny SD1 layout', () => {
   let cacheDir: string
   let first: BenchReport
   const options = (over: Partial<BenchOptions>): BenchOptions => ({ ...parseBenchArgs(['--tiny', '--warm-only', '--cache', cacheDir]), ...over })
+  const models = (): NonNullable<BenchReport['models']> => {
+    if (first.models === null) throw new Error('the method rows ran without SD inputs')
+    return first.models
+  }
 
   beforeAll(async () => {
     cacheDir = mkdtempSync(join(tmpdir(), 'amalgam-bench-test-'))
@@ -71,9 +75,10 @@ describe('runBench on the tiny SD1 layout', () => {
       expect(row.merge.peakRssBytes).toBeGreaterThan(20e6)
       expect(row.merge.peakRssBytes).toBeLessThan(4e9)
       // inputs read + output written, each file a few hundred KB
-      expect(row.floor.bytes).toBe((row.inputs + 1) * first.models.bytes)
+      expect(row.floor.bytes).toBe((row.inputs + 1) * models().bytes)
     }
     expect(first.coldUnavailable).toMatch(/warm-only/)
+    expect([first.cases, first.llm]).toEqual([[], null])
     // the targets are about real sizes
     expect(first.targets).toEqual([])
     const text = formatReport(first)
@@ -83,7 +88,7 @@ describe('runBench on the tiny SD1 layout', () => {
 
   it('runs the real merges: weighted_sum and add_difference outputs match a float64 reference', async () => {
     const [a, b, base, ws, ad] = await Promise.all(
-      [first.models.a, first.models.b, first.models.base, join(outputDir(cacheDir), 'weighted_sum.safetensors'), join(outputDir(cacheDir), 'add_difference.safetensors')].map(readAll),
+      [models().a, models().b, models().base, join(outputDir(cacheDir), 'weighted_sum.safetensors'), join(outputDir(cacheDir), 'add_difference.safetensors')].map(readAll),
     )
     let checked = 0
     for (const [key, x] of a!) {
@@ -99,10 +104,10 @@ describe('runBench on the tiny SD1 layout', () => {
   })
 
   it('reuses the generated models on a later run and removes its outputs unless asked to keep them', async () => {
-    const mtime = statSync(first.models.a).mtimeMs
+    const mtime = statSync(models().a).mtimeMs
     const second = await runBench(options({ methods: ['weighted_sum'] }), () => undefined)
     expect(second.models).toEqual(first.models)
-    expect(statSync(first.models.a).mtimeMs).toBe(mtime)
+    expect(statSync(models().a).mtimeMs).toBe(mtime)
     expect(second.rows.map((r) => r.method)).toEqual(['weighted_sum'])
     expect(readdirSync(outputDir(cacheDir)).filter((f) => f.startsWith('weighted_sum'))).toEqual([])
   }, 120_000)
