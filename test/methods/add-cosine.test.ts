@@ -2,28 +2,12 @@ import { describe, expect, it } from 'vitest'
 import { resolveMethod } from '../../src-main/engine/methods/registry'
 import { runMethod } from '../support/run-method'
 import { SHAPES, expectClose, expectSameValues, numel, sampleTensor } from './sample-tensors'
+import { cos, normalize } from '../support/naive-vectors'
 
 /*
  * Naive float64 add_cosine (METHODS.md §5.1): the tensor as (shape[0], rest); one similarity per
  * column over the rows, k = 1 − clip(s − α, 0, 1), out = A + k·(B − A) with k broadcast over the rows.
  */
-
-function cos(x: ArrayLike<number>, y: ArrayLike<number>): number {
-  let xy = 0
-  let xx = 0
-  let yy = 0
-  for (let i = 0; i < x.length; i++) {
-    xy += x[i]! * y[i]!
-    xx += x[i]! * x[i]!
-    yy += y[i]! * y[i]!
-  }
-  return xy / Math.sqrt(Math.max(xx * yy, 1e-16))
-}
-
-function normalize(x: number[]): number[] {
-  const n = Math.max(Math.sqrt(x.reduce((s, v) => s + v * v, 0)), 1e-12)
-  return x.map((v) => v / n)
-}
 
 function naiveAddCosine(a: Float32Array, b: Float32Array, shape: readonly number[], alpha: number, variant: 'a' | 'b'): Float64Array {
   const rows = shape.length === 0 ? 1 : shape[0]!

@@ -9,6 +9,7 @@ import { resolveMethod } from '../../src-main/engine/methods/registry'
 import { supermergerCosine } from '../../src-main/engine/methods/supermerger-cosine'
 import { expectClose, lerp64, readAll, recipeOf, writeModel } from '../plan/support'
 import { runMethod } from '../support/run-method'
+import { cos, normalize } from '../support/naive-vectors'
 
 /*
  * Naive float64 supermerger cosineA / cosineB (METHODS.md §5.2), over a whole SD1 model:
@@ -19,23 +20,6 @@ import { runMethod } from '../support/run-method'
 
 type Variant = 'a' | 'b'
 type Body = Omit<RecipeInput, 'format' | 'version'>
-
-function cos(x: ArrayLike<number>, y: ArrayLike<number>): number {
-  let xy = 0
-  let xx = 0
-  let yy = 0
-  for (let i = 0; i < x.length; i++) {
-    xy += x[i]! * y[i]!
-    xx += x[i]! * x[i]!
-    yy += y[i]! * y[i]!
-  }
-  return xy / Math.sqrt(Math.max(xx * yy, 1e-16))
-}
-
-function normalize(x: number[]): number[] {
-  const n = Math.max(Math.sqrt(x.reduce((s, v) => s + v * v, 0)), 1e-12)
-  return x.map((v) => v / n)
-}
 
 function columnsOf(x: ArrayLike<number>, shape: readonly number[]): number[][] {
   const rows = shape.length === 0 ? 1 : shape[0]!
