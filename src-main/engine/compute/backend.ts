@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core'
 import '@tensorflow/tfjs-backend-cpu'
 import '@tensorflow/tfjs-backend-wasm'
+import { useNativeMatMul } from './native-matmul'
 
 export type Tf = typeof tf
 export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu'
@@ -10,6 +11,8 @@ export interface ComputeBackend {
   readonly name: BackendName
   /** why the GPU is not used (null when it is) */
   readonly gpuUnavailableReason: string | null
+  /** who computes matrix products: the backend itself, or on wasm the native addon (and if not, why) */
+  readonly matMul: string
 }
 
 const PREFERENCE: readonly BackendName[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']
@@ -31,7 +34,8 @@ export async function loadComputeBackend(preferred: string | undefined = process
     try {
       await activate(name)
       if (name === 'tensorflow-gpu') gpuReason = null
-      return { tf, name, gpuUnavailableReason: name === 'tensorflow-gpu' ? null : (gpuReason ?? reasons[0] ?? 'not tried') }
+      const gpuUnavailableReason = name === 'tensorflow-gpu' ? null : (gpuReason ?? reasons[0] ?? 'not tried')
+      return { tf, name, gpuUnavailableReason, matMul: describeMatMul(name) }
     } catch (err) {
       const reason = `${name}: ${summarise(err)}`
       reasons.push(reason)
@@ -39,6 +43,12 @@ export async function loadComputeBackend(preferred: string | undefined = process
     }
   }
   throw new Error(`no compute backend could start (${reasons.join('; ')})`)
+}
+
+function describeMatMul(name: BackendName): string {
+  if (name !== 'wasm') return name
+  const native = useNativeMatMul(tf)
+  return native.active ? `native (${native.kernel})` : `wasm (${native.reason})`
 }
 
 async function activate(name: BackendName): Promise<void> {
