@@ -1,6 +1,7 @@
 import { mkdir, rm, stat } from 'node:fs/promises'
 import { availableParallelism, loadavg } from 'node:os'
 import { join } from 'node:path'
+import { loadComputeBackend } from '../src-main/engine/compute/backend'
 import { lineagePathFor } from '../src-main/engine/lineage/sidecar'
 import type { ChildJob } from './child-protocol'
 import { readThrough } from './floor'
@@ -46,6 +47,8 @@ export interface BenchReport {
   readonly scale: BenchScale
   readonly startedAt: string
   readonly cpus: number
+  /** the compute backend the jobs load, and who computes matrix products (the children inherit AMALGAM_BACKEND / AMALGAM_NATIVE) */
+  readonly compute: string
   /** 1-minute load average before and after: other work on the machine skews every number */
   readonly loadAverage: { readonly start: number; readonly end: number }
   /** the SD inputs, null when nothing measured reads them (--llm alone) */
@@ -84,6 +87,8 @@ export async function runBench(opts: BenchOptions, log: (line: string) => void):
     models: models === null ? null : { ...models, bytes: (await stat(models.a)).size },
     llm: llm === null ? null : { ...llm, bytes: await bytesOf(llm.shards.a) },
   }
+  const backend = await loadComputeBackend()
+  const compute = `${backend.name}, matrix products: ${backend.matMul}`
   // taken after generating the inputs: the load the measurements ran under
   const loadStart = loadavg()[0] ?? 0
   const outDir = outputDir(opts.cacheDir)
@@ -110,6 +115,7 @@ export async function runBench(opts: BenchOptions, log: (line: string) => void):
     scale,
     startedAt,
     cpus: availableParallelism(),
+    compute,
     loadAverage: { start: loadStart, end: loadavg()[0] ?? 0 },
     ...inputs,
     coldUnavailable,

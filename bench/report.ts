@@ -11,6 +11,7 @@ export function formatReport(report: BenchReport): string {
   }
   if (report.llm !== null) lines.push(`LLM inputs: Llama-3.2-1B layout (${report.scale}), bf16 Hugging Face folders of ${(report.llm.bytes / GB).toFixed(2)} GB each`)
   lines.push(
+    `compute: ${report.compute}`,
     `load average (1 min): ${report.loadAverage.start.toFixed(2)} at start, ${report.loadAverage.end.toFixed(2)} at end`,
     'CPU s: user + system time of the measured process, all threads (machine load inflates wall time, not this)',
   )

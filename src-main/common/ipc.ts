@@ -20,7 +20,7 @@ export const AppStatus = z.strictObject({
   version: z.string(),
   /** electron: native dialogs, drag-and-drop, reveal in folder; serve: a browser on 127.0.0.1 */
   mode: z.enum(['electron', 'serve']),
-  backend: z.strictObject({ name: z.string(), gpuUnavailableReason: z.string().nullable() }),
+  backend: z.strictObject({ name: z.string(), gpuUnavailableReason: z.string().nullable(), matMul: z.string() }),
   platform: z.string(),
 })
 export type AppStatus = z.infer<typeof AppStatus>

@@ -42,6 +42,8 @@ export const Lineage = z.strictObject({
     backend: z.string(),
     /** why the GPU was not used, when it was not */
     gpuUnavailableReason: z.string().nullable(),
+    /** who computed matrix products (native addon or the backend); absent in lineage before 0.1.1 and in copy-only runs */
+    matMul: z.string().optional(),
   }),
   startedAt: z.string(),
   finishedAt: z.string(),

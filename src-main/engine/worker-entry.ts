@@ -66,7 +66,7 @@ export async function keyTask(input: KeyTaskInput): Promise<TaskOutcome<KeyTaskR
       value: {
         index: input.task.index,
         ...report,
-        backend: backend === null ? null : { name: backend.name, gpuUnavailableReason: backend.gpuUnavailableReason },
+        backend: backend === null ? null : { name: backend.name, gpuUnavailableReason: backend.gpuUnavailableReason, matMul: backend.matMul },
       },
     }
   } catch (err) {

@@ -37,6 +37,8 @@ export interface ComputeBackendInfo {
   readonly name: string
   /** why the GPU is not used; null when it is */
   readonly gpuUnavailableReason: string | null
+  /** who computes matrix products: the backend, or on wasm the native addon (and if not, why) */
+  readonly matMul: string
 }
 
 /** The planner (engine/plan): the pre-flight check shown before Merge. */

@@ -33,7 +33,7 @@ function plannerBackend(): PlannerBackend {
     computeBackend() {
       // loading tfjs takes a moment: once per process, and again only if it failed
       backend ??= loadComputeBackend().then(
-        ({ name, gpuUnavailableReason }) => ({ name, gpuUnavailableReason }),
+        ({ name, gpuUnavailableReason, matMul }) => ({ name, gpuUnavailableReason, matMul }),
         (err: unknown) => {
           backend = null
           throw err

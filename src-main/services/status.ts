@@ -10,7 +10,7 @@ export interface StatusOptions {
 /** app.status: what the renderer needs to adapt (desktop or browser features, the compute backend in use). */
 export function createStatus({ version, mode, planner }: StatusOptions): () => Promise<AppStatus> {
   return async () => {
-    const { name, gpuUnavailableReason } = await planner.computeBackend()
-    return { version, mode, platform: process.platform, backend: { name, gpuUnavailableReason } }
+    const { name, gpuUnavailableReason, matMul } = await planner.computeBackend()
+    return { version, mode, platform: process.platform, backend: { name, gpuUnavailableReason, matMul } }
   }
 }

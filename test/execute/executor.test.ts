@@ -365,6 +365,8 @@ describe('executePlan: warnings, statistics and lineage', () => {
     expect(lineage.inputs[0]).toMatchObject({ role: 'a', path: f.a.file.path, size: aBytes.length, sha256: sha256Hex(aBytes), tensorSha256: sha256Hex(aBytes.subarray(f.a.file.dataStart!)) })
     expect(lineage.engine.backend).toBe('wasm')
     expect(lineage.engine.gpuUnavailableReason).toBe('AMALGAM_BACKEND=wasm')
+    // products run natively when the addon is built, else on tfjs's wasm kernel with the reason
+    expect(lineage.engine.matMul).toMatch(/^(native \((avx2|portable)\)|wasm \(.+\))$/)
     expect(lineage.recipe).toEqual(plan.recipe)
     expect(leftovers(f.dir)).toEqual([])
   })

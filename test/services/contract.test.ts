@@ -49,7 +49,7 @@ const called = (ctx: Context, method: string): unknown[][] => ctx.app.recorded.c
 const cases: Record<InvokeChannel, Case> = {
   'app.status': {
     valid: () => ({}),
-    reached: (_ctx, value) => expect(value).toEqual({ version: '9.9.9', mode: 'electron', platform: process.platform, backend: { name: 'wasm', gpuUnavailableReason: 'tensorflow-gpu: not installed' } }),
+    reached: (_ctx, value) => expect(value).toEqual({ version: '9.9.9', mode: 'electron', platform: process.platform, backend: { name: 'wasm', gpuUnavailableReason: 'tensorflow-gpu: not installed', matMul: 'native (avx2)' } }),
     malformed: { verbose: true },
     field: 'Unrecognized key: "verbose"',
   },

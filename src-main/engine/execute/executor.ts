@@ -316,6 +316,7 @@ class MergeRun {
         // a run that only copied never started a kernel
         backend: this.backend?.name ?? 'none',
         gpuUnavailableReason: this.backend?.gpuUnavailableReason ?? null,
+        ...(this.backend ? { matMul: this.backend.matMul } : {}),
       },
       startedAt: this.startedAt,
       finishedAt: new Date(finished).toISOString(),

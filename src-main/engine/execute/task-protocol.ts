@@ -39,6 +39,7 @@ export interface StatisticsTaskResult {
 export interface BackendReport {
   readonly name: string
   readonly gpuUnavailableReason: string | null
+  readonly matMul: string
 }
 
 export interface KeyTaskResult {

@@ -199,7 +199,7 @@ export function scriptedEngine(): ScriptedEngine {
     },
     planner: {
       preview: async (recipe) => plan(recipe),
-      computeBackend: async () => ({ name: 'wasm (SIMD)', gpuUnavailableReason: 'no CUDA device: @tensorflow/tfjs-node-gpu is not installed' }),
+      computeBackend: async () => ({ name: 'wasm (SIMD)', gpuUnavailableReason: 'no CUDA device: @tensorflow/tfjs-node-gpu is not installed', matMul: 'native (avx2)' }),
     },
     architecture: {
       info: async ({ architecture, convention }) => architectureInfo(architecture, convention),

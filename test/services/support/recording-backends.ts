@@ -49,7 +49,7 @@ export function recordingBackends(): {
         return testPlanSummary(recipe)
       },
       async computeBackend() {
-        return { name: 'wasm', gpuUnavailableReason: 'tensorflow-gpu: not installed' }
+        return { name: 'wasm', gpuUnavailableReason: 'tensorflow-gpu: not installed', matMul: 'native (avx2)' }
       },
     },
     architecture: {

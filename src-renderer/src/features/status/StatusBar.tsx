@@ -14,6 +14,9 @@ export function StatusBar() {
       <span>
         Compute: <strong className="font-medium text-neutral-200">{backend.name}</strong>
       </span>
+      <span className="min-w-0 truncate" title={`matrix products: ${backend.matMul}`}>
+        matrix products: <span className="text-neutral-300">{backend.matMul}</span>
+      </span>
       {backend.gpuUnavailableReason === null ? (
         <Badge tone="good">GPU in use</Badge>
       ) : (
