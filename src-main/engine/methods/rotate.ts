@@ -2,7 +2,7 @@ import type * as tfc from '@tensorflow/tfjs-core'
 import type { Tf } from '../compute/backend'
 import { matMul } from '../compute/linalg/tf-ops'
 import { lerp } from '../compute/lerp'
-import { orthonormalizeColumns } from '../compute/linalg/orthonormalize'
+import { orthonormalizeRows } from '../compute/linalg/orthonormalize'
 import {
   completeToOrthogonal,
   determinantSign,
@@ -217,11 +217,11 @@ function lowRankTransform(tf: Tf, xa: tfc.Tensor2D, xb: tfc.Tensor2D): Transform
 
 /** p x n orthonormal basis of the row space of an n x p matrix (zero columns for dependent rows) */
 function orthonormalBasisOfRows(tf: Tf, x: tfc.Tensor2D): tfc.Tensor2D {
-  const xt = tf.transpose(x)
+  const rows = orthonormalizeRows(tf, x)
   try {
-    return orthonormalizeColumns(tf, xt)
+    return tf.transpose(rows)
   } finally {
-    xt.dispose()
+    rows.dispose()
   }
 }
 
