@@ -144,6 +144,14 @@ describe('rotate', () => {
     expectClose(pointwise.output, naiveRotate(pair.a, pair.b, 9, 4, 1, 0), 1e-4, 1e-4)
   })
 
+  it('gives the same rotation when a tall view is taken in several slices of rows', async () => {
+    // 512·1024 rows of 9 taps: more rows than one slice (4 Mi elements), so A'ᵀB' is summed over slices
+    const [n, p] = [512 * 1024, 9]
+    const { a, b } = rotatedPair(n, p, 10, 0.4)
+    const { output } = await runMethod('rotate', { inputs: [a, b], shape: [512, 1024, 3, 3], params: { alpha: 0.3 } })
+    expectClose(output, naiveRotate(a, b, n, p, 1, 0.3), 1e-4, 1e-4)
+  })
+
   it('works on differences from a base C and adds C back', async () => {
     const { a, b } = rotatedPair(10, 4, 7, 0.3)
     const c = Float32Array.from(sampleTensor(40, 9), (x) => x * 0.1)

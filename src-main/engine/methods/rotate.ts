@@ -100,17 +100,16 @@ function rotateMatrix(ctx: RotateContext, a: Float32Array, b: Float32Array): Flo
   const p = isConv ? shape[2]! * shape[3]! : ctx.rowLength
   const muA = centre(a, n, p, centralization)
   const muB = centre(b, n, p, centralization)
-  const fractional = !isClose(alignment, Math.round(alignment))
+  const centroid = Float32Array.from(muA, (m, j) => lerp(m, muB[j]!, alignment))
+  if (n >= p) return rotateTall(ctx, a, b, n, p, centroid)
   const xa = tf.tensor2d(a, [n, p])
   const xb = tf.tensor2d(b, [n, p])
-  const transform = n >= p ? fullRankTransform(ctx, xa, xb, fractional) : lowRankTransform(tf, xa, xb)
+  const transform = lowRankTransform(tf, xa, xb)
   try {
     const result = tf.tidy(() => {
       let x: tfc.Tensor2D = xa
       if (!isClose(alpha, 0)) x = tfLerp(tf, x, transform.apply(xb, -1), alpha)
-      const rotated = transform.apply(x, alignment)
-      const centroid = Float32Array.from(muA, (m, j) => lerp(m, muB[j]!, alignment))
-      return tf.add(rotated, tf.tensor1d(centroid))
+      return tf.add(transform.apply(x, alignment), tf.tensor1d(centroid))
     })
     const values = result.dataSync() as Float32Array
     result.dispose()
@@ -121,6 +120,55 @@ function rotateMatrix(ctx: RotateContext, a: Float32Array, b: Float32Array): Flo
   }
 }
 
+/**
+ * Rows per slice of a tall matrix: every step of the tall case is row by row except A'ᵀB', which is a
+ * sum over rows, so the tensors stay this size (4 Mi elements) while conv kernels seen as
+ * (out·in, kh·kw) reach 3.3 M rows — the wasm heap never shrinks, so its peak is what the process keeps.
+ */
+const TALL_SLICE_ELEMENTS = 1 << 22
+
+/** Tall case (rows n ≥ cols p) in slices of rows: R from Σ slicesᵀ·slices, then each slice rotated. */
+function rotateTall(ctx: RotateContext, a: Float32Array, b: Float32Array, n: number, p: number, centroid: Float32Array): Float32Array {
+  const { tf } = ctx
+  const { alignment, alpha } = ctx.params
+  const rows = Math.max(1, Math.floor(TALL_SLICE_ELEMENTS / p))
+  const slice = (x: Float32Array, start: number): tfc.Tensor2D => {
+    const end = Math.min(n, start + rows)
+    return tf.tensor2d(x.subarray(start * p, end * p), [end - start, p])
+  }
+  let m: tfc.Tensor2D = tf.zeros([p, p])
+  for (let start = 0; start < n; start += rows) {
+    const previous = m
+    m = tf.tidy(() => tf.add(previous, matMul(tf, slice(a, start), slice(b, start), true, false)))
+    previous.dispose()
+  }
+  const r = procrustesRotation(ctx, m, !isClose(alignment, Math.round(alignment)))
+  const back = isClose(alpha, 0) ? null : rotationPower(tf, r, -1)
+  const forward = rotationPower(tf, r, alignment)
+  r.dispose()
+  try {
+    const out = new Float32Array(n * p)
+    for (let start = 0; start < n; start += rows) {
+      const result = tf.tidy(() => {
+        let x = slice(a, start)
+        if (back) x = tfLerp(tf, x, tf.matMul(slice(b, start), back), alpha)
+        return tf.add(forward ? tf.matMul(x, forward) : x, tf.tensor1d(centroid))
+      })
+      out.set(result.dataSync(), start * p)
+      result.dispose()
+    }
+    return out
+  } finally {
+    tf.dispose([back, forward].filter((t) => t !== null))
+  }
+}
+
+/** R^t for the key's rotation R (null for t = 0: the identity) */
+function rotationPower(tf: Tf, r: tfc.Tensor2D, t: number): tfc.Tensor2D | null {
+  if (isClose(t, 0)) return null
+  return isClose(t, Math.round(t)) ? orthogonalIntegerPower(tf, r, Math.round(t)) : orthogonalFractionalPower(tf, r, t)
+}
+
 /** x ↦ x·T^t for the key's alignment transform T (row vectors, as upstream) */
 interface Transform {
   apply(x: tfc.Tensor2D, t: number): tfc.Tensor2D
@@ -128,13 +176,12 @@ interface Transform {
 }
 
 /**
- * Tall case (rows ≥ cols): R = UVᵀ from A'ᵀB' = USVᵀ, an orthogonal p x p matrix. For a fractional
+ * R = UVᵀ from M = A'ᵀB' = USVᵀ (tall case), an orthogonal p x p matrix; disposes M. For a fractional
  * alignment a reflection (det R = −1) is cancelled as upstream does, by flipping the singular pair of
  * the smallest singular value, so that R has a real principal power.
  */
-function fullRankTransform(ctx: RotateContext, xa: tfc.Tensor2D, xb: tfc.Tensor2D, fractional: boolean): Transform {
+function procrustesRotation(ctx: RotateContext, m: tfc.Tensor2D, fractional: boolean): tfc.Tensor2D {
   const { tf } = ctx
-  const m = matMul(tf, xa, xb, true, false) as tfc.Tensor2D
   const polar = polarFactor(tf, m)
   const completion = completeToOrthogonal(tf, polar.q)
   let r = completion.r
@@ -147,13 +194,7 @@ function fullRankTransform(ctx: RotateContext, xa: tfc.Tensor2D, xb: tfc.Tensor2
   }
   polar.q.dispose()
   m.dispose()
-  return {
-    apply(x, t) {
-      if (isClose(t, 0)) return tf.clone(x)
-      return tf.tidy(() => tf.matMul(x, isClose(t, Math.round(t)) ? orthogonalIntegerPower(tf, r, Math.round(t)) : orthogonalFractionalPower(tf, r, t)))
-    },
-    dispose: () => r.dispose(),
-  }
+  return r
 }
 
 /** R − 2(Rv)vᵀ with v the eigenvector of the smallest eigenvalue of RᵀM = V S Vᵀ (upstream: u[:, −1] *= −1) */
