@@ -1,4 +1,4 @@
-import { fftn } from '../compute/fft'
+import { filterRealTensor, halfSpectrumShape } from '../compute/fft'
 import { lerp } from '../compute/lerp'
 import type { TensorStream } from '../compute/tensor-stream'
 import { passThrough } from './kernel-helpers'
@@ -42,7 +42,7 @@ export const crossover = defineMethod({
   cost: ['F'],
   randomness: 'deterministic',
   chunked: false,
-  // A, B, the complex spectrum in float64 (4 float32 units), the frequency mesh and the output
+  // A, B, B − A in float64 (2 float32 units), half its spectrum in complex float64 (2), the gain in float64 (1), the output
   memoryFactor: 8,
   kernel(ctx) {
     const { alpha, tilt } = ctx.params
@@ -53,74 +53,80 @@ export const crossover = defineMethod({
     const x = a.read(0, ctx.numel)
     const y = b.read(0, ctx.numel)
     if (tilt === 1 || ctx.shape.length === 0 || allClose(x, y)) return writeLerp(ctx, x, y, alpha)
-    const filter = crossoverFilter(alpha, tilt)
-    ctx.out.write(0, mixSpectra(x, y, ctx.shape, frequencyMesh(ctx.shape), filter))
+    ctx.out.write(0, mixSpectra(x, y, ctx.shape, crossoverGain(alpha, tilt, frequencyMesh(ctx.shape))))
   },
 })
 
 /**
- * out = irfftn((1 − f)·rfftn(A) + f·rfftn(B)), computed as A + ifftn(f·fftn(B − A)) on the full
- * spectrum: f is symmetric under negating every frequency, so the result is real and equals the
- * half-spectrum form. `mesh[i]` is the frequency coordinate of spectrum entry i.
+ * out = irfftn((1 − f)·rfftn(A) + f·rfftn(B)) = A + irfftn(f·rfftn(B − A)), with `gain` = f on the
+ * half spectrum that halfSpectrumShape(shape) describes.
  */
-export function mixSpectra(x: Float32Array, y: Float32Array, shape: readonly number[], mesh: Float32Array, filter: (mesh: number) => number): Float32Array {
+export function mixSpectra(x: Float32Array, y: Float32Array, shape: readonly number[], gain: Float64Array): Float32Array {
   const n = x.length
-  const re = Float64Array.from(y, (v, i) => v - x[i]!)
-  const im = new Float64Array(n)
-  fftn(re, im, shape, false)
-  for (let i = 0; i < n; i++) {
-    const f = filter(mesh[i]!)
-    re[i] = re[i]! * f
-    im[i] = im[i]! * f
-  }
-  fftn(re, im, shape, true)
-  return Float32Array.from(x, (v, i) => v + re[i]!)
+  const difference = new Float64Array(n)
+  for (let i = 0; i < n; i++) difference[i] = y[i]! - x[i]!
+  filterRealTensor(difference, shape, gain)
+  const out = new Float32Array(n)
+  for (let i = 0; i < n; i++) out[i] = x[i]! + difference[i]!
+  return out
 }
 
 /**
- * sd-mecha's frequency coordinate of every spectrum entry, in float32 like its filter: per axis of
- * size s, |k|/⌊s/2⌋ with |k| = min(k, s − k) (0 for s = 1), combined as sqrt(mean over axes of
- * coordinate²); a 1-D tensor uses the coordinate itself.
+ * sd-mecha's frequency coordinate of every half-spectrum entry (halfSpectrumShape), in float32 like
+ * its filter: per axis of size s, |k|/⌊s/2⌋ with |k| = min(k, s − k) (0 for s = 1; on the cut axis
+ * k ≤ ⌊s/2⌋, which is upstream's linspace(0, 1) over its last axis), combined as sqrt(mean over axes
+ * of coordinate²); a 1-D tensor uses the coordinate itself.
  */
 export function frequencyMesh(shape: readonly number[]): Float32Array {
   const dims = shape.length === 0 ? [1] : shape
-  const coordinates = dims.map((s) => Float32Array.from({ length: s }, (_, k) => (s === 1 ? 0 : Math.min(k, s - k) / Math.floor(s / 2))))
+  const extents = halfSpectrumShape(dims).shape
+  const coordinates = dims.map((s, d) => axisCoordinates(s, extents[d]!))
+  if (dims.length === 1) return coordinates[0]!
   const squares = coordinates.map((c) => c.map((v) => v * v))
-  const n = dims.reduce((p, s) => p * s, 1)
-  const mesh = new Float32Array(n)
-  const index = new Array<number>(dims.length).fill(0)
-  for (let i = 0; i < n; i++) {
-    let sum = 0
-    for (let d = 0; d < dims.length; d++) sum = Math.fround(sum + squares[d]![index[d]!]!)
-    mesh[i] = dims.length === 1 ? coordinates[0]![index[0]!]! : Math.sqrt(Math.fround(sum / dims.length))
-    // odometer over the row-major multi-index
-    for (let d = dims.length - 1; d >= 0; d--) {
-      if (++index[d]! < dims[d]!) break
-      index[d] = 0
+  // float32 running sums over axes 0, 1, … (upstream's order of additions), one axis at a time
+  let sums = squares[0]!
+  for (let d = 1; d < dims.length; d++) {
+    const square = squares[d]!
+    const extent = square.length
+    const next = new Float32Array(sums.length * extent)
+    for (let i = 0, o = 0; i < sums.length; i++) {
+      const prefix = sums[i]!
+      for (let k = 0; k < extent; k++, o++) next[o] = prefix + square[k]!
     }
+    sums = next
   }
-  return mesh
+  for (let i = 0; i < sums.length; i++) sums[i] = Math.sqrt(Math.fround(sums[i]! / dims.length))
+  return sums
+}
+
+/** |k|/⌊s/2⌋ for the first `extent` frequencies k of an axis of size s (all 0 when s = 1) */
+function axisCoordinates(size: number, extent: number): Float32Array {
+  const coordinates = new Float32Array(extent)
+  const half = Math.floor(size / 2)
+  if (size > 1) for (let k = 0; k < extent; k++) coordinates[k] = Math.min(k, size - k) / half
+  return coordinates
 }
 
 /**
- * sd-mecha's crossover filter as a function of the frequency coordinate: the share of B. The cut is
+ * sd-mecha's crossover filter at every frequency coordinate of `mesh`: the share of B. The cut is
  * tilted around (0, 0) by tilt·90° and slid until it passes through (alpha, 1 − alpha); tilt is
  * taken modulo 4, and above 2 alpha and the filter are inverted.
  */
-export function crossoverFilter(alpha: number, tilt: number): (mesh: number) => number {
+export function crossoverGain(alpha: number, tilt: number, mesh: Float32Array): Float64Array {
   const t = tilt - Math.floor(tilt / 4) * 4
   const inverted = t > 2
   const a = inverted ? 1 - alpha : alpha
   const cut = Math.fround(1 - a)
-  let f: (mesh: number) => number
-  if (t < 1e-10 || Math.abs(t - 4) < 1e-10) f = (m) => +(m > cut)
-  else if (Math.abs(t - 2) < 1e-10) f = (m) => +(m < cut)
+  const gain = new Float64Array(mesh.length)
+  if (t < 1e-10 || Math.abs(t - 4) < 1e-10) for (let i = 0; i < mesh.length; i++) gain[i] = mesh[i]! > cut ? 1 : 0
+  else if (Math.abs(t - 2) < 1e-10) for (let i = 0; i < mesh.length; i++) gain[i] = mesh[i]! < cut ? 1 : 0
   else {
     const cot = 1 / Math.tan((Math.PI * t) / 2)
     const offset = t <= 1 || (t > 2 && t <= 3) ? a * cot + a - cot : a - a * cot
-    f = (m) => Math.min(Math.max(m * cot + offset, 0), 1)
+    for (let i = 0; i < mesh.length; i++) gain[i] = Math.min(Math.max(mesh[i]! * cot + offset, 0), 1)
   }
-  return inverted ? (m) => 1 - f(m) : f
+  if (inverted) for (let i = 0; i < gain.length; i++) gain[i] = 1 - gain[i]!
+  return gain
 }
 
 /** torch.allclose(a, b) with its default tolerances (rtol 1e-5, atol 1e-8); NaN is never close */

@@ -1,7 +1,7 @@
 import { stableArgsort } from '../compute/argsort'
 import { lerp } from '../compute/lerp'
 import type { TensorStream } from '../compute/tensor-stream'
-import { crossoverFilter, frequencyMesh, mixSpectra } from './crossover'
+import { crossoverGain, frequencyMesh, mixSpectra } from './crossover'
 import { passThrough } from './kernel-helpers'
 import { defineMethod } from './types'
 
@@ -66,7 +66,7 @@ export const distributionCrossover = defineMethod({
   cost: ['S', 'F'],
   randomness: 'deterministic',
   chunked: false,
-  // A, B, C, the sort keys and order (3), the sorted copies (2), the complex spectrum in float64 (4), mesh, mixed, output
+  // A, B, C, the sort keys and order (3), the sorted copies (2), B − A in float64 and half its spectrum (4), the gain, mixed, output
   memoryFactor: 16,
   kernel(ctx) {
     const { variant, alpha, tilt, beta } = ctx.params
@@ -87,21 +87,21 @@ export const distributionCrossover = defineMethod({
     const xs = Float32Array.from(order, (i) => x[i]!)
     const ys = Float32Array.from(order, (i) => y[i]!)
     const mixed = mecha
-      ? mixSpectra(xs, ys, [n], frequencyMesh([n]), crossoverFilter(alpha, tilt - Math.floor(tilt / 2) * 2))
-      : mixSpectra(xs, ys, [n], mehFrequencies(n), mehFilter(alpha, beta))
+      ? mixSpectra(xs, ys, [n], crossoverGain(alpha, tilt - Math.floor(tilt / 2) * 2, frequencyMesh([n])))
+      : mixSpectra(xs, ys, [n], mehGain(alpha, beta, n))
     const out = new Float32Array(n)
     for (let r = 0; r < n; r++) out[order[r]!] = mixed[r]!
     ctx.out.write(0, out)
   },
 })
 
-/** meh's coordinate j/m of rfft entry j (m entries), mirrored over the full spectrum, in float32 */
-function mehFrequencies(n: number): Float32Array {
+/** meh's filter at rfft entry j of m = ⌊n/2⌋ + 1 (the half spectrum), on its float32 coordinate j/m */
+function mehGain(alpha: number, beta: number, n: number): Float64Array {
   const m = Math.floor(n / 2) + 1
-  return Float32Array.from({ length: n }, (_, k) => Math.min(k, n - k) / m)
-}
-
-function mehFilter(alpha: number, beta: number): (f: number) => number {
-  if (beta > MEH_EPSILON) return (f) => Math.min(Math.max((f - alpha) / beta + 0.5, 0), 1)
-  return (f) => +(f >= alpha)
+  const gain = new Float64Array(m)
+  for (let j = 0; j < m; j++) {
+    const f = Math.fround(j / m)
+    gain[j] = beta > MEH_EPSILON ? Math.min(Math.max((f - alpha) / beta + 0.5, 0), 1) : +(f >= alpha)
+  }
+  return gain
 }
