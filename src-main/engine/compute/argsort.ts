@@ -13,36 +13,42 @@ const BUCKETS = 1 << DIGIT_BITS
  */
 export function stableArgsort(values: Float32Array): Uint32Array {
   const n = values.length
-  const keys = new Uint32Array(n)
+  let keys = new Uint32Array(n)
+  let order = new Uint32Array(n)
   const bits = new Uint32Array(values.buffer, values.byteOffset, n)
+  // the digit histograms do not depend on the order: all of them in one pass over the keys
+  const counts = new Uint32Array(BUCKETS * DIGITS)
   for (let i = 0; i < n; i++) {
     const v = values[i]!
     const b = bits[i]!
     // flip negatives entirely and set the sign bit of positives: unsigned order = numeric order
-    keys[i] = v !== v ? 0xffffffff : v === 0 ? 0x80000000 : b & 0x80000000 ? ~b >>> 0 : (b | 0x80000000) >>> 0
+    const key = v !== v ? 0xffffffff : v === 0 ? 0x80000000 : b & 0x80000000 ? ~b >>> 0 : (b | 0x80000000) >>> 0
+    keys[i] = key
+    order[i] = i
+    for (let d = 0; d < DIGITS; d++) counts[d * BUCKETS + ((key >>> (d * DIGIT_BITS)) & (BUCKETS - 1))]!++
   }
-  let order = Uint32Array.from({ length: n }, (_, i) => i)
-  let next = new Uint32Array(n)
-  const counts = new Uint32Array(BUCKETS)
+  let nextKeys = new Uint32Array(n)
+  let nextOrder = new Uint32Array(n)
   for (let d = 0; d < DIGITS; d++) {
     const shift = d * DIGIT_BITS
-    counts.fill(0)
-    for (let i = 0; i < n; i++) counts[(keys[order[i]!]! >>> shift) & (BUCKETS - 1)]!++
+    const offsets = counts.subarray(d * BUCKETS, (d + 1) * BUCKETS)
     // skip a digit on which every key agrees: the pass would not move anything
-    if (counts.some((c) => c === n)) continue
+    if (offsets.some((c) => c === n)) continue
     let total = 0
     for (let b = 0; b < BUCKETS; b++) {
-      const c = counts[b]!
-      counts[b] = total
+      const c = offsets[b]!
+      offsets[b] = total
       total += c
     }
+    // keys travel with their positions, so every read is sequential (only the writes scatter)
     for (let i = 0; i < n; i++) {
-      const position = order[i]!
-      next[counts[(keys[position]! >>> shift) & (BUCKETS - 1)]!++] = position
+      const key = keys[i]!
+      const at = offsets[(key >>> shift) & (BUCKETS - 1)]!++
+      nextKeys[at] = key
+      nextOrder[at] = order[i]!
     }
-    const swap = order
-    order = next
-    next = swap
+    ;[keys, nextKeys] = [nextKeys, keys]
+    ;[order, nextOrder] = [nextOrder, order]
   }
   return order
 }
