@@ -2,12 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { isAmalgamError } from '../../src-main/engine/errors'
 import { resolveMethod } from '../../src-main/engine/methods/registry'
 import { runMethod } from '../support/run-method'
-import { expectClose, expectSameValues, sampleTensor } from './sample-tensors'
-
-/** |observed − n·p| within 4 binomial standard deviations */
-function expectBinomial(count: number, n: number, p: number): void {
-  expect(Math.abs(count - n * p)).toBeLessThanOrEqual(4 * Math.sqrt(n * p * (1 - p)))
-}
+import { expectBinomial, expectClose, expectSameValues, expectSeededMean, sampleTensor } from './sample-tensors'
 
 describe('dropout', () => {
   it('is deterministic per seed and key, and differs between keys and seeds', async () => {
@@ -48,25 +43,7 @@ describe('dropout', () => {
     const [p, alpha, r] = [0.7, 0.5, 0.8]
     const factor = (alpha * (1 - p ** 3)) / (1 - p) ** r
     const expected = Array.from(a, (x, i) => x + (factor * models.reduce((s, m) => s + (m[i]! - x), 0)) / 3)
-    const seeds = 400
-    const sum = new Float64Array(n)
-    const sumSq = new Float64Array(n)
-    for (let seed = 0; seed < seeds; seed++) {
-      const { output } = await runMethod('dropout', { inputs: [a, ...models], seed, params: { probability: p, alpha, rescale: r } })
-      output.forEach((v, i) => {
-        sum[i]! += v
-        sumSq[i]! += v * v
-      })
-    }
-    for (let i = 0; i < n; i++) {
-      const mean = sum[i]! / seeds
-      const variance = (sumSq[i]! - seeds * mean * mean) / (seeds - 1)
-      if (variance < 1e-12) {
-        expect(mean).toBeCloseTo(expected[i]!, 5)
-        continue
-      }
-      expect(Math.abs(mean - expected[i]!) / Math.sqrt(variance / seeds)).toBeLessThanOrEqual(4)
-    }
+    await expectSeededMean(async (seed) => (await runMethod('dropout', { inputs: [a, ...models], seed, params: { probability: p, alpha, rescale: r } })).output, expected)
   })
 
   it('keeps A exactly at alpha 0 and at probability 1; probability 0 adds α·mean δ', async () => {

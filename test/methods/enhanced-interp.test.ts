@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { resolveMethod } from '../../src-main/engine/methods/registry'
 import { runMethod } from '../support/run-method'
 import { naiveCloseness, naiveColumnMeanPerElement, naiveMix } from './interp-reference'
-import { SHAPES, expectClose, expectSameValues, numel, sampleTensor } from './sample-tensors'
+import { SHAPES, expectClose, expectSameValues, expectSeededMean, numel, sampleTensor } from './sample-tensors'
 
 /** METHODS.md §8.2 probabilities p (= the mask at smoothness 1, the expectation otherwise) */
 function naiveEnhancedMask(a: Float32Array, b: Float32Array, shape: readonly number[], variant: 'manual' | 'auto', alpha: number, lower: number, upper: number, threshold: number): Float64Array {
@@ -36,25 +36,7 @@ describe('enhanced_interp', () => {
     for (const variant of ['manual', 'auto'] as const) {
       const params = { variant, alpha: 0.6, lower: 0.2, upper: 0.9, threshold: 0.6, smoothness: 0.25 }
       const expected = naiveMix(a, b, naiveEnhancedMask(a, b, shape, variant, 0.6, 0.2, 0.9, 0.6))
-      const seeds = 400
-      const sum = new Float64Array(12)
-      const sumSq = new Float64Array(12)
-      for (let seed = 0; seed < seeds; seed++) {
-        const { output } = await runMethod('enhanced_interp', { inputs: [a, b], shape, seed, params })
-        output.forEach((v, i) => {
-          sum[i]! += v
-          sumSq[i]! += v * v
-        })
-      }
-      for (let i = 0; i < 12; i++) {
-        const mean = sum[i]! / seeds
-        const variance = (sumSq[i]! - seeds * mean * mean) / (seeds - 1)
-        if (variance < 1e-12) {
-          expect(mean).toBeCloseTo(expected[i]!, 5)
-          continue
-        }
-        expect(Math.abs(mean - expected[i]!) / Math.sqrt(variance / seeds)).toBeLessThanOrEqual(4)
-      }
+      await expectSeededMean(async (seed) => (await runMethod('enhanced_interp', { inputs: [a, b], shape, seed, params })).output, expected)
     }
   })
 

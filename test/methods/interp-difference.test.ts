@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { resolveMethod } from '../../src-main/engine/methods/registry'
 import { runMethod } from '../support/run-method'
-import { SHAPES, expectClose, expectSameValues, numel, sampleTensor } from './sample-tensors'
+import { SHAPES, expectClose, expectSameValues, expectSeededMean, numel, sampleTensor } from './sample-tensors'
 
 /** METHODS.md §8.1 with gamma = 1 (the deterministic mask w, also the expectation for any gamma) */
 function naiveInterpWeights(a: Float32Array, b: Float32Array, alpha: number, difference: boolean): Float64Array {
@@ -53,25 +53,7 @@ describe('interp_difference', () => {
     const n = 12
     const [a, b] = [1, 2].map((s) => sampleTensor(n, s)) as [Float32Array, Float32Array]
     const expected = mix(a, b, naiveInterpWeights(a, b, 0.4, false))
-    const seeds = 400
-    const sum = new Float64Array(n)
-    const sumSq = new Float64Array(n)
-    for (let seed = 0; seed < seeds; seed++) {
-      const { output } = await runMethod('interp_difference', { inputs: [a, b], seed, params: { alpha: 0.4, smoothness: 0.3 } })
-      output.forEach((v, i) => {
-        sum[i]! += v
-        sumSq[i]! += v * v
-      })
-    }
-    for (let i = 0; i < n; i++) {
-      const mean = sum[i]! / seeds
-      const variance = (sumSq[i]! - seeds * mean * mean) / (seeds - 1)
-      if (variance < 1e-12) {
-        expect(mean).toBeCloseTo(expected[i]!, 5)
-        continue
-      }
-      expect(Math.abs(mean - expected[i]!) / Math.sqrt(variance / seeds)).toBeLessThanOrEqual(4)
-    }
+    await expectSeededMean(async (seed) => (await runMethod('interp_difference', { inputs: [a, b], seed, params: { alpha: 0.4, smoothness: 0.3 } })).output, expected)
   })
 
   it('keeps A for identical models and for text-encoder embeddings', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { runMethod } from '../support/run-method'
-import { expectSameValues, sampleTensor } from './sample-tensors'
+import { expectBinomial, expectSameValues, sampleTensor } from './sample-tensors'
 
 describe('plus_random', () => {
   it('adds noise with mean 0 and standard deviation alpha (moments within 4σ)', async () => {
@@ -16,7 +16,7 @@ describe('plus_random', () => {
     expect(Math.abs(variance - 1)).toBeLessThanOrEqual(4 * Math.sqrt(2 / (n - 1)))
     // and it is Gaussian-shaped: P(|z| < 1) = 0.6827
     const inside = z.filter((v) => Math.abs(v) < 1).length
-    expect(Math.abs(inside - 0.6827 * n)).toBeLessThanOrEqual(4 * Math.sqrt(n * 0.6827 * 0.3173))
+    expectBinomial(inside, n, 0.6827)
   })
 
   it('is deterministic per seed and key, and differs between keys and seeds', async () => {

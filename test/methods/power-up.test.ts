@@ -1,12 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { resolveMethod } from '../../src-main/engine/methods/registry'
 import { runMethod } from '../support/run-method'
-import { expectClose, expectSameValues, sampleTensor } from './sample-tensors'
-
-/** |observed − n·p| within 4 binomial standard deviations */
-function expectBinomial(count: number, n: number, p: number): void {
-  expect(Math.abs(count - n * p)).toBeLessThanOrEqual(4 * Math.sqrt(n * p * (1 - p)))
-}
+import { expectBinomial, expectClose, expectSameValues, expectSeededMean, sampleTensor } from './sample-tensors'
 
 describe('power_up', () => {
   it('untitled keeps each weight with probability alpha and scales it by beta / (1 − alpha)', async () => {
@@ -37,26 +32,8 @@ describe('power_up', () => {
       { name: 'dare_single', factor: beta },
     ]
     for (const { name, factor } of cases) {
-      const seeds = 400
-      const sum = new Float64Array(n)
-      const sumSq = new Float64Array(n)
-      for (let seed = 0; seed < seeds; seed++) {
-        const { output } = await runMethod(name, { inputs: [a, b], seed, params: { alpha, beta } })
-        output.forEach((v, i) => {
-          sum[i]! += v
-          sumSq[i]! += v * v
-        })
-      }
-      for (let i = 0; i < n; i++) {
-        const expected = a[i]! + factor * (b[i]! - a[i]!)
-        const mean = sum[i]! / seeds
-        const variance = (sumSq[i]! - seeds * mean * mean) / (seeds - 1)
-        if (variance < 1e-12) {
-          expect(mean).toBeCloseTo(expected, 5)
-          continue
-        }
-        expect(Math.abs(mean - expected) / Math.sqrt(variance / seeds)).toBeLessThanOrEqual(4)
-      }
+      const expected = Array.from(a, (x, i) => x + factor * (b[i]! - x))
+      await expectSeededMean(async (seed) => (await runMethod(name, { inputs: [a, b], seed, params: { alpha, beta } })).output, expected)
     }
   })
 
