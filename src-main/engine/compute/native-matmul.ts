@@ -99,19 +99,24 @@ function nativeBatchMatMul(args: Parameters<KernelFunc>[0], addon: NativeAddon):
     return null
   }
   const batches = Math.max(batchA, batchB)
-  for (let i = 0; i < batches; i++) {
-    const ia = batchA === 1 ? 0 : i
-    const ib = batchB === 1 ? 0 : i
-    addon.gemm(
-      transposeA,
-      transposeB,
-      m,
-      n,
-      k,
-      aData.subarray(ia * m * k, (ia + 1) * m * k),
-      bData.subarray(ib * k * n, (ib + 1) * k * n),
-      cData.subarray(i * m * n, (i + 1) * m * n),
-    )
+  try {
+    for (let i = 0; i < batches; i++) {
+      const ia = batchA === 1 ? 0 : i
+      const ib = batchB === 1 ? 0 : i
+      addon.gemm(
+        transposeA,
+        transposeB,
+        m,
+        n,
+        k,
+        aData.subarray(ia * m * k, (ia + 1) * m * k),
+        bData.subarray(ib * k * n, (ib + 1) * k * n),
+        cData.subarray(i * m * n, (i + 1) * m * n),
+      )
+    }
+  } catch (err) {
+    backend.disposeData(out.dataId)
+    throw err
   }
   return out
 }
