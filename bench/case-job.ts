@@ -46,7 +46,7 @@ export async function prepareCaseJob(job: CaseJob): Promise<() => Promise<number
   const backend = await loadComputeBackend()
   return async () => {
     // the options `amalgam lora extract --tuned b --base a --rank 32` runs with
-    await extractLora(backend.tf, backend.name, {
+    await extractLora(backend.name, {
       tuned: job.b,
       base: job.a,
       out: job.output,

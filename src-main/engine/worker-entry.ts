@@ -18,6 +18,7 @@ import {
   type TaskOutcome,
 } from './execute/task-protocol'
 import { hashFileSync } from './library/hashes'
+import { extractModule, type ModuleExtraction, type ModuleOutcome } from './lora/extract-module'
 
 export interface EngineWorkerData {
   /** AMALGAM_BACKEND-style preference; undefined = the fastest that loads */
@@ -85,6 +86,15 @@ export async function statisticsTask(input: StatisticsTaskInput): Promise<TaskOu
       statistics: input.statistics,
     })
     return { ok: true, value: { index: input.task.index, ...report } }
+  } catch (err) {
+    return { ok: false, error: toTaskError(err) }
+  }
+}
+
+export async function loraModuleTask(input: ModuleExtraction): Promise<TaskOutcome<ModuleOutcome>> {
+  try {
+    const { tf } = await computeBackend()
+    return { ok: true, value: extractModule(tf, reader, input) }
   } catch (err) {
     return { ok: false, error: toTaskError(err) }
   }

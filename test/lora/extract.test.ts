@@ -24,8 +24,22 @@ function options(out: string, extra: Partial<ExtractOptions> = {}): ExtractOptio
 }
 
 describe('extracting a LoRA from b − a', () => {
+  it('writes the same file on two worker threads as on one, modules in layer order, every layer reported once', async () => {
+    const one = await extractLora(backend.name, options('one-thread.safetensors', { threads: 1 }))
+    const events: number[] = []
+    const two = await extractLora(backend.name, options('two-threads.safetensors', { threads: 2 }), (event) => {
+      if (event.type === 'module') events.push(event.index)
+    })
+    expect(two.written).toEqual(one.written)
+    expect(two.skipped).toEqual(one.skipped)
+    expect([...events].sort((x, y) => x - y)).toEqual(Array.from({ length: events.length }, (_, i) => i))
+    const [a, b] = [await readAll(one.path), await readAll(two.path)]
+    expect([...b.keys()]).toEqual([...a.keys()])
+    for (const [key, t] of a) expect(Array.from(b.get(key)!.values), key).toEqual(Array.from(t.values))
+  })
+
   it('writes a kohya LoRA of the changed layers only, which baked into a gives b back (rank ≥ true rank)', async () => {
-    const result = await extractLora(backend.tf, backend.name, options('exact.safetensors'))
+    const result = await extractLora(backend.name, options('exact.safetensors'))
     expect(new Set(result.written)).toEqual(new Set(Object.values(CHANGED)))
     expect(result.skipped.length).toBeGreaterThan(10)
     expect(result.skipped.map((s) => s.maxDiff).every((d) => d === 0)).toBe(true)
@@ -60,7 +74,7 @@ describe('extracting a LoRA from b − a', () => {
   })
 
   it('at rank 1 of a rank-2 delta, the baked error is the optimal σ₂ (Eckart–Young)', async () => {
-    const result = await extractLora(backend.tf, backend.name, options('rank1.safetensors', { rank: 1, convRank: 1 }))
+    const result = await extractLora(backend.name, options('rank1.safetensors', { rank: 1, convRank: 1 }))
     const baked = await bake(dir, pair.a, result.path, 'baked-rank1')
     const b = await readAll(pair.b)
     for (const key of Object.keys(CHANGED)) {
@@ -72,7 +86,7 @@ describe('extracting a LoRA from b − a', () => {
   })
 
   it('stores a chosen alpha and scales the factors so that up·down·alpha/rank is still b − a', async () => {
-    const result = await extractLora(backend.tf, backend.name, options('alpha.safetensors', { alpha: 0.5 }))
+    const result = await extractLora(backend.name, options('alpha.safetensors', { alpha: 0.5 }))
     const lora = await readAll(result.path)
     for (const [key, name] of Object.entries(CHANGED)) {
       const { delta, alpha, rank } = loraProduct(lora, name)
@@ -86,9 +100,9 @@ describe('extracting a LoRA from b − a', () => {
   })
 
   it('clamps factor values to their quantile as kohya does', async () => {
-    const result = await extractLora(backend.tf, backend.name, options('clamped.safetensors', { clampQuantile: 0.8 }))
+    const result = await extractLora(backend.name, options('clamped.safetensors', { clampQuantile: 0.8 }))
     const clamped = await readAll(result.path)
-    const free = await readAll((await extractLora(backend.tf, backend.name, options('free.safetensors'))).path)
+    const free = await readAll((await extractLora(backend.name, options('free.safetensors'))).path)
     const name = CHANGED[`model.diffusion_model.input_blocks.1.1.transformer_blocks.0.ff.net.0.proj.weight`]
     const all = (m: typeof free): number[] => [...m.get(`${name}.lora_up.weight`)!.values, ...m.get(`${name}.lora_down.weight`)!.values]
     const sorted = all(free).sort((x, y) => x - y)
@@ -116,10 +130,10 @@ describe('extracting a LoRA from b − a', () => {
   })
 
   it('refuses bad options, identical models and an existing output', async () => {
-    await expect(extractLora(backend.tf, backend.name, options('x.safetensors', { rank: 0 }))).rejects.toThrow(/--rank/)
-    await expect(extractLora(backend.tf, backend.name, options('x.safetensors', { clampQuantile: 1.5 }))).rejects.toThrow(/--clamp-quantile/)
-    await expect(extractLora(backend.tf, backend.name, options('x.safetensors', { tuned: pair.a }))).rejects.toThrow(/nothing to extract/)
-    await expect(extractLora(backend.tf, backend.name, options('exact.safetensors'))).rejects.toThrow(/exists/)
+    await expect(extractLora(backend.name, options('x.safetensors', { rank: 0 }))).rejects.toThrow(/--rank/)
+    await expect(extractLora(backend.name, options('x.safetensors', { clampQuantile: 1.5 }))).rejects.toThrow(/--clamp-quantile/)
+    await expect(extractLora(backend.name, options('x.safetensors', { tuned: pair.a }))).rejects.toThrow(/nothing to extract/)
+    await expect(extractLora(backend.name, options('exact.safetensors'))).rejects.toThrow(/exists/)
   })
 })
 
@@ -130,7 +144,7 @@ describe('extracting from SDXL', () => {
     const TE1 = 'conditioner.embedders.0.transformer.text_model.encoder.layers.0.self_attn.q_proj.weight'
     const xl = new Map([IN_PROJ, TO_Q, TE1].map((key) => [key, lowRankDelta(key, 2, 9, 'sdxl')]))
     const xlPair = await writePair(dir, xl, 'sdxl')
-    const result = await extractLora(backend.tf, backend.name, options('xl.safetensors', { tuned: xlPair.b, base: xlPair.a, rank: 6 }))
+    const result = await extractLora(backend.name, options('xl.safetensors', { tuned: xlPair.b, base: xlPair.a, rank: 6 }))
     expect(new Set(result.written)).toEqual(
       new Set([
         'lora_unet_input_blocks_4_1_transformer_blocks_0_attn1_to_q',

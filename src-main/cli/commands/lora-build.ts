@@ -95,7 +95,6 @@ export async function runLoraExtract(argv: readonly string[], io: CommandIO): Pr
   const backend = await loadComputeBackend()
   const json = values['json-progress'] === true
   const result = await extractLora(
-    backend.tf,
     backend.name,
     {
       tuned: resolve(stringOf(values.tuned, '--tuned B (the fine-tuned model)')),

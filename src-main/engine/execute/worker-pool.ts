@@ -3,6 +3,7 @@ import { Piscina } from 'piscina'
 import type { Hashes } from '../../common/model-entry'
 import { AmalgamError } from '../errors'
 import type { HashRequest } from '../library/hashes'
+import type { ModuleExtraction, ModuleOutcome } from '../lora/extract-module'
 import { entryPoint } from '../runtime/entry-points'
 import type { EngineWorkerData } from '../worker-entry'
 import {
@@ -60,6 +61,13 @@ export class EngineWorkerPool {
   /** Runs one key's part of a statistics pass (method declarations' `statistics`). */
   async runStatistics(input: StatisticsTaskInput, signal: AbortSignal): Promise<StatisticsTaskResult> {
     const outcome = (await this.run(input, 'statisticsTask', signal, `computing statistics of ${JSON.stringify(input.task.key)}`)) as TaskOutcome<StatisticsTaskResult>
+    if (!outcome.ok) throw fromTaskError(outcome.error)
+    return outcome.value
+  }
+
+  /** Extracts one layer of a LoRA (lora/extract-module.ts). */
+  async runLoraModule(input: ModuleExtraction, signal: AbortSignal): Promise<ModuleOutcome> {
+    const outcome = (await this.run(input, 'loraModuleTask', signal, `extracting ${JSON.stringify(input.target.name)}`)) as TaskOutcome<ModuleOutcome>
     if (!outcome.ok) throw fromTaskError(outcome.error)
     return outcome.value
   }

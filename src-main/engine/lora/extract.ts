@@ -1,12 +1,10 @@
+import { availableParallelism } from 'node:os'
 import { basename } from 'node:path'
-import type { Tf } from '../compute/backend'
-import { deriveRng } from '../compute/rng'
 import { AmalgamError } from '../errors'
+import { EngineWorkerPool } from '../execute/worker-pool'
 import type { TensorInfo } from '../formats/checkpoint'
-import { numelOf } from '../formats/dtype'
-import { TensorReader } from '../formats/tensor-reader'
-import { openPlanInput, sameShape, type PlanInput } from '../plan/plan-inputs'
-import { lowRankFactors } from './extract-factors'
+import { openPlanInput, type PlanInput } from '../plan/plan-inputs'
+import type { ModuleExtraction, ModuleOutcome } from './extract-module'
 import { kohyaBaseModelVersion, kohyaNetworkMetadata, writeKohyaLora, type FactoredModule, type LoraDType } from './extract-output'
 import { extractionTargets, type ExtractionTarget } from './extract-targets'
 
@@ -27,6 +25,8 @@ export interface ExtractOptions {
   /** layers whose largest |b − a| is at most this are left out of the LoRA */
   readonly minDiff: number
   readonly overwrite: boolean
+  /** worker threads; default: 2 (1 for small inputs) */
+  readonly threads?: number
 }
 
 export type ExtractEvent =
@@ -48,12 +48,13 @@ export interface ExtractResult {
 export const EXTRACT_LINEAGE_KEY = 'amalgam.lora_extract'
 
 /**
- * Extracts a LoRA from b − a by truncated SVD, one layer at a time on this thread with tfjs (the
- * matmuls run on the GPU backend when there is one): memory holds one layer of each model plus the
- * LoRA's factors, which are written at the end (the file's layout needs the list of modules, which
- * is known only once near-zero layers have been skipped).
+ * Extracts a LoRA from b − a by truncated SVD, one layer per worker thread at a time with tfjs (the
+ * matmuls run on the GPU backend or the native kernel): memory holds one layer of each model per
+ * thread plus the LoRA's factors, which are written at the end (the file's layout needs the list of
+ * modules, which is known only once near-zero layers have been skipped). `backend` names the compute
+ * backend for the start event; the workers load the same one.
  */
-export async function extractLora(tf: Tf, backend: string, options: ExtractOptions, onEvent: (event: ExtractEvent) => void = () => undefined): Promise<ExtractResult> {
+export async function extractLora(backend: string, options: ExtractOptions, onEvent: (event: ExtractEvent) => void = () => undefined): Promise<ExtractResult> {
   checkOptions(options)
   const started = Date.now()
   const tuned = await openPlanInput(options.tuned, '--tuned')
@@ -65,22 +66,21 @@ export async function extractLora(tf: Tf, backend: string, options: ExtractOptio
   const targets = extractionTargets(architecture, tuned.tensors)
   if (targets.length === 0) throw new AmalgamError('BAD_ARGUMENT', `${tuned.path}: has no layer a LoRA adapts`)
   onEvent({ type: 'start', modules: targets.length, backend })
+  const outcomes = await extractModules(targets, (target) => ({
+    target,
+    tuned: tensorOf(tuned, target, '--tuned'),
+    base: tensorOf(base, target, '--base'),
+    rank: options.rank,
+    convRank: options.convRank,
+    alpha: options.alpha,
+    clampQuantile: options.clampQuantile,
+    minDiff: options.minDiff,
+  }), threadsFor(options, tuned.size), onEvent)
   const modules: FactoredModule[] = []
   const skipped: { name: string; maxDiff: number }[] = []
-  const reader = new TensorReader()
-  try {
-    for (const [index, target] of targets.entries()) {
-      const delta = difference(reader, target, tensorOf(tuned, target, '--tuned'), tensorOf(base, target, '--base'))
-      const maxDiff = delta.reduce((m, x) => Math.max(m, Math.abs(x)), 0)
-      const skip = !(maxDiff > options.minDiff)
-      if (skip) skipped.push({ name: target.name, maxDiff })
-      else modules.push(factorTarget(tf, target, delta, options))
-      onEvent({ type: 'module', index, modules: targets.length, name: target.name, skipped: skip })
-      // let pending I/O (progress output) through between layers
-      await new Promise((resolve) => setImmediate(resolve))
-    }
-  } finally {
-    reader.close()
+  for (const [index, outcome] of outcomes.entries()) {
+    if (outcome.skipped) skipped.push({ name: targets[index]!.name, maxDiff: outcome.maxDiff })
+    else modules.push(outcome.module)
   }
   if (modules.length === 0) {
     throw new AmalgamError('BAD_ARGUMENT', `${tuned.path} and ${base.path} differ by at most ${options.minDiff} on every layer a LoRA adapts: there is nothing to extract`)
@@ -112,6 +112,48 @@ export async function extractLora(tf: Tf, backend: string, options: ExtractOptio
   return { path: options.out, architecture, written: modules.map((m) => m.name), skipped, seconds }
 }
 
+/** below this much input, one worker: starting a second costs more than it saves */
+const SMALL_INPUT_BYTES = 64 << 20
+
+function threadsFor(options: ExtractOptions, inputBytes: number): number {
+  return options.threads ?? (inputBytes < SMALL_INPUT_BYTES ? 1 : Math.min(2, availableParallelism()))
+}
+
+/**
+ * Every layer's extraction on the engine's worker threads, one layer per thread at a time (memory
+ * holds one layer of each model per thread), results in layer order whatever order they finish in.
+ */
+async function extractModules(
+  targets: readonly ExtractionTarget[],
+  jobOf: (target: ExtractionTarget) => ModuleExtraction,
+  threads: number,
+  onEvent: (event: ExtractEvent) => void,
+): Promise<ModuleOutcome[]> {
+  const pool = new EngineWorkerPool({ threads: Math.max(1, Math.min(threads, targets.length)) })
+  const controller = new AbortController()
+  const outcomes = new Array<ModuleOutcome>(targets.length)
+  let next = 0
+  const work = async (): Promise<void> => {
+    while (next < targets.length && !controller.signal.aborted) {
+      const index = next++
+      const target = targets[index]!
+      const outcome = await pool.runLoraModule(jobOf(target), controller.signal)
+      outcomes[index] = outcome
+      onEvent({ type: 'module', index, modules: targets.length, name: target.name, skipped: outcome.skipped })
+    }
+  }
+  try {
+    await Promise.all(Array.from({ length: pool.threads }, () => work().catch((err: unknown) => {
+      // the first failure stops the other threads' queues; their layer in progress is abandoned
+      controller.abort()
+      throw err
+    })))
+    return outcomes
+  } finally {
+    await pool.destroy()
+  }
+}
+
 function checkOptions(options: ExtractOptions): void {
   const positiveInteger = (value: number, name: string): void => {
     if (!(Number.isInteger(value) && value >= 1)) throw new AmalgamError('BAD_ARGUMENT', `${name} must be a whole number of at least 1, got ${value}`)
@@ -127,32 +169,6 @@ function tensorOf(input: PlanInput, target: ExtractionTarget, flag: string): Ten
   const tensor = input.tensors.get(target.target.key)
   if (tensor === undefined) throw new AmalgamError('MISSING_KEY', `${flag} ${input.path}: has no ${target.target.key}, which the other model has`)
   return tensor
-}
-
-/** b − a over the target's rows, in float32. */
-function difference(reader: TensorReader, target: ExtractionTarget, tuned: TensorInfo, base: TensorInfo): Float32Array {
-  if (!sameShape(tuned.shape, base.shape)) {
-    throw new AmalgamError('SHAPE_MISMATCH', `${target.target.key} is ${JSON.stringify(tuned.shape)} in --tuned but ${JSON.stringify(base.shape)} in --base`)
-  }
-  const rowSize = numelOf(tuned.shape.slice(1))
-  const rows = target.target.rows
-  const start = rows === null ? 0 : rows.start * rowSize
-  const end = rows === null ? numelOf(tuned.shape) : (rows.start + rows.count) * rowSize
-  const b = reader.readFloat32(tuned.locator, start, end)
-  const a = reader.readFloat32(base.locator, start, end)
-  for (let i = 0; i < b.length; i++) b[i]! -= a[i]!
-  return b
-}
-
-function factorTarget(tf: Tf, target: ExtractionTarget, delta: Float32Array, options: ExtractOptions): FactoredModule {
-  const [rows = 0, ...innerShape] = target.shape
-  const inner = numelOf(innerShape)
-  // a kernel larger than 1x1 makes a LoCon conv module; a 1x1 conv is a linear layer in disguise
-  const conv = innerShape.length === 3 && inner > (innerShape[0] ?? 0)
-  const rank = conv ? options.convRank : options.rank
-  const rng = deriveRng(0, target.name, 'lora-extract', 0)
-  const factors = lowRankFactors(tf, delta, rows, inner, { rank, alpha: options.alpha, clampQuantile: options.clampQuantile }, rng)
-  return { name: target.name, weightShape: target.shape, factors, alpha: options.alpha ?? factors.rank }
 }
 
 function sourceOf(input: PlanInput): { file: string; bytes: number } {
