@@ -1,21 +1,9 @@
-import { existsSync } from 'node:fs'
-import { createRequire } from 'node:module'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { BackendWasm } from '@tensorflow/tfjs-backend-wasm'
 import { broadcast_util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core'
 import type { Tf } from './backend'
-
-/** native/src/addon.c */
-interface NativeAddon {
-  gemm(transA: boolean, transB: boolean, m: number, n: number, k: number, a: Float32Array, b: Float32Array, c: Float32Array): void
-  /** the micro-kernel this CPU runs: 'avx2' or 'portable' */
-  kernel(): string
-}
+import { nativeAddon, type NativeAddon } from './native-addon'
 
 export type NativeMatMulStatus = { readonly active: true; readonly kernel: string } | { readonly active: false; readonly reason: string }
-
-const ADDON_PATH = join('native', 'build', 'Release', 'amalgam_native.node')
 
 let status: NativeMatMulStatus | null = null
 
@@ -28,8 +16,7 @@ let status: NativeMatMulStatus | null = null
  */
 export function useNativeMatMul(tf: Tf): NativeMatMulStatus {
   if (status !== null) return status
-  if (process.env.AMALGAM_NATIVE === 'off') return (status = { active: false, reason: 'AMALGAM_NATIVE=off' })
-  const addon = loadAddon()
+  const addon = nativeAddon()
   if ('reason' in addon) return (status = { active: false, reason: addon.reason })
   const original = tf.getKernel('BatchMatMul', 'wasm')
   if (original === undefined) return (status = { active: false, reason: 'the wasm backend has no BatchMatMul kernel to replace' })
@@ -43,30 +30,6 @@ export function useNativeMatMul(tf: Tf): NativeMatMulStatus {
 /** whether matMul on the current backend runs natively (then transposed operands cost nothing extra) */
 export function nativeMatMulActive(tf: Tf): boolean {
   return status?.active === true && tf.getBackend() === 'wasm'
-}
-
-function loadAddon(): { addon: NativeAddon } | { reason: string } {
-  // the sources (src-main/engine/compute) and electron-vite's bundle (out/main) sit at different
-  // depths below the project root, so the addon is looked for upwards
-  let dir = dirname(fileURLToPath(import.meta.url))
-  for (let depth = 0; depth < 6; depth++) {
-    const candidate = join(dir, ADDON_PATH)
-    if (existsSync(candidate)) {
-      try {
-        const loaded: unknown = createRequire(import.meta.url)(candidate)
-        return isAddon(loaded) ? { addon: loaded } : { reason: `${candidate} is not Amalgam's native addon` }
-      } catch (err) {
-        return { reason: `${candidate} did not load: ${err instanceof Error ? err.message : String(err)}` }
-      }
-    }
-    dir = dirname(dir)
-  }
-  return { reason: 'native addon not built (npm install compiles it; it needs a C compiler)' }
-}
-
-function isAddon(value: unknown): value is NativeAddon {
-  const candidate = value as Partial<Record<keyof NativeAddon, unknown>> | null
-  return typeof candidate?.gemm === 'function' && typeof candidate.kernel === 'function'
 }
 
 function nativeBatchMatMul(args: Parameters<KernelFunc>[0], addon: NativeAddon): TensorInfo | null {
