@@ -1,5 +1,4 @@
 import { stat } from 'node:fs/promises'
-import { availableParallelism } from 'node:os'
 import type { MergeEvent } from '../../common/events'
 import { LINEAGE_SCHEMA, type BlockStat, type Lineage } from '../../common/lineage'
 import type { Hashes } from '../../common/model-entry'
@@ -18,7 +17,7 @@ import { OutputHasher } from './output-hasher'
 import { ProgressClock } from './progress'
 import { runStatisticsPasses, statisticsNodes } from './statistics-pass'
 import type { BackendReport, KeyTaskResult } from './task-protocol'
-import { EngineWorkerPool } from './worker-pool'
+import { defaultThreads, EngineWorkerPool } from './worker-pool'
 import { WritebackPacer } from './writeback'
 
 export interface ExecuteOptions {
@@ -34,8 +33,6 @@ export interface ExecuteOptions {
   readonly chunkElements?: number
 }
 
-/** Below this much output a second thread costs more to start than it saves. */
-const SMALL_PLAN_BYTES = 64 << 20
 /** Key tasks queued per thread: enough that a thread never waits for the main thread, few enough to cancel quickly. */
 const TASKS_IN_FLIGHT_PER_THREAD = 4
 
@@ -157,7 +154,7 @@ class MergeRun {
   }
 
   private threadCount(layout: SafetensorsLayout): number {
-    const wanted = this.opts.threads ?? (layout.totalBytes < SMALL_PLAN_BYTES ? 1 : Math.min(2, availableParallelism()))
+    const wanted = this.opts.threads ?? defaultThreads(layout.totalBytes)
     return Math.max(1, Math.min(wanted, this.plan.tasks.length))
   }
 

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os'
 import { MessageChannel, type MessagePort } from 'node:worker_threads'
 import { Piscina } from 'piscina'
 import type { Hashes } from '../../common/model-entry'
@@ -15,6 +16,14 @@ import {
   type StatisticsTaskResult,
   type TaskOutcome,
 } from './task-protocol'
+
+/** Below this much work (bytes of output, or of input for a LoRA extraction) a second thread costs more to start than it saves. */
+const SMALL_WORK_BYTES = 64 << 20
+
+/** The engine's default thread count for a job of `bytes`: one for small jobs, else up to two. */
+export function defaultThreads(bytes: number): number {
+  return bytes < SMALL_WORK_BYTES ? 1 : Math.min(2, availableParallelism())
+}
 
 export interface EngineWorkerPoolOptions {
   readonly threads: number

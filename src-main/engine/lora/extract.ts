@@ -1,7 +1,6 @@
-import { availableParallelism } from 'node:os'
 import { basename } from 'node:path'
 import { AmalgamError } from '../errors'
-import { EngineWorkerPool } from '../execute/worker-pool'
+import { defaultThreads, EngineWorkerPool } from '../execute/worker-pool'
 import type { TensorInfo } from '../formats/checkpoint'
 import { openPlanInput, type PlanInput } from '../plan/plan-inputs'
 import type { ModuleExtraction, ModuleOutcome } from './extract-module'
@@ -25,7 +24,7 @@ export interface ExtractOptions {
   /** layers whose largest |b − a| is at most this are left out of the LoRA */
   readonly minDiff: number
   readonly overwrite: boolean
-  /** worker threads; default: 2 (1 for small inputs) */
+  /** worker threads; default: the engine's (execute/worker-pool.ts defaultThreads of the tuned file's size) */
   readonly threads?: number
 }
 
@@ -75,7 +74,7 @@ export async function extractLora(backend: string, options: ExtractOptions, onEv
     alpha: options.alpha,
     clampQuantile: options.clampQuantile,
     minDiff: options.minDiff,
-  }), threadsFor(options, tuned.size), onEvent)
+  }), options.threads ?? defaultThreads(tuned.size), onEvent)
   const modules: FactoredModule[] = []
   const skipped: { name: string; maxDiff: number }[] = []
   for (const [index, outcome] of outcomes.entries()) {
@@ -110,13 +109,6 @@ export async function extractLora(backend: string, options: ExtractOptions, onEv
   const seconds = (Date.now() - started) / 1000
   onEvent({ type: 'done', path: options.out, written: modules.length, skipped: skipped.length, seconds })
   return { path: options.out, architecture, written: modules.map((m) => m.name), skipped, seconds }
-}
-
-/** below this much input, one worker: starting a second costs more than it saves */
-const SMALL_INPUT_BYTES = 64 << 20
-
-function threadsFor(options: ExtractOptions, inputBytes: number): number {
-  return options.threads ?? (inputBytes < SMALL_INPUT_BYTES ? 1 : Math.min(2, availableParallelism()))
 }
 
 /**
