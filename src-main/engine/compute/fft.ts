@@ -545,6 +545,47 @@ function transformAxis(re: Float64Array, im: Float64Array, outer: number, size: 
   })
 }
 
+/** One tile of realForwardAxis / realInverseAxis: `width` real lines paired into `paired` complex ones. */
+interface PairedTile {
+  readonly width: number
+  readonly paired: number
+  /** where the tile starts in the input and output arrays, and where each of its lines starts relative to that */
+  readonly inBase: number
+  readonly outBase: number
+  readonly inOffsets: Int32Array
+  readonly outOffsets: Int32Array
+}
+
+/**
+ * Visits the tiles of a real axis of `size` between a full-length array and a half-spectrum one
+ * (⌊size/2⌋ + 1 entries): `inSize` / `outSize` say which is which. `zRe`, `zIm` are the paired lines'
+ * scratch, `size` rows of `paired`, shared by every tile.
+ */
+function forEachPairedTile(
+  outer: number,
+  size: number,
+  inner: number,
+  direction: 'to-half' | 'from-half',
+  visit: (tile: PairedTile, zRe: Float64Array, zIm: Float64Array) => void,
+): void {
+  const halfSize = Math.floor(size / 2) + 1
+  const [inSize, outSize] = direction === 'to-half' ? [size, halfSize] : [halfSize, size]
+  const tiles = new AxisTiles(outer, inner, 2 * tileWidth(size))
+  const pairs = Math.ceil(tiles.maxWidth / 2)
+  const zRe = new Float64Array(size * pairs)
+  const zIm = new Float64Array(size * pairs)
+  const inOffsets = new Int32Array(tiles.maxWidth)
+  const outOffsets = new Int32Array(tiles.maxWidth)
+  tiles.forEach((block, column, blocks, columns) => {
+    const width = blocks * columns
+    tiles.offsets(blocks, columns, inSize, inOffsets)
+    tiles.offsets(blocks, columns, outSize, outOffsets)
+    const inBase = block * inSize * inner + column
+    const outBase = block * outSize * inner + column
+    visit({ width, paired: Math.ceil(width / 2), inBase, outBase, inOffsets, outOffsets }, zRe, zIm)
+  })
+}
+
 /**
  * The half spectrum of a real axis of `size` (outer blocks of [size][inner]) into `half`
  * (blocks of [⌊size/2⌋ + 1][inner]): lines c and c + ⌈width/2⌉ of a tile are the real and imaginary
@@ -553,19 +594,7 @@ function transformAxis(re: Float64Array, im: Float64Array, outer: number, size: 
 function realForwardAxis(x: Float64Array, halfRe: Float64Array, halfIm: Float64Array, outer: number, size: number, inner: number): void {
   const plan = FftPlan.of(size)
   const halfSize = Math.floor(size / 2) + 1
-  const tiles = new AxisTiles(outer, inner, 2 * tileWidth(size))
-  const maxWidth = tiles.maxWidth
-  const pairs = Math.ceil(maxWidth / 2)
-  const zRe = new Float64Array(size * pairs)
-  const zIm = new Float64Array(size * pairs)
-  const inOffsets = new Int32Array(maxWidth)
-  const outOffsets = new Int32Array(maxWidth)
-  tiles.forEach((block, column, blocks, columns) => {
-    const width = blocks * columns
-    const paired = Math.ceil(width / 2)
-    tiles.offsets(blocks, columns, size, inOffsets)
-    tiles.offsets(blocks, columns, halfSize, outOffsets)
-    const inBase = block * size * inner + column
+  forEachPairedTile(outer, size, inner, 'to-half', ({ width, paired, inBase, outBase, inOffsets, outOffsets }, zRe, zIm) => {
     for (let j = 0; j < size; j++) {
       const row = inBase + j * inner
       const t = j * paired
@@ -574,7 +603,6 @@ function realForwardAxis(x: Float64Array, halfRe: Float64Array, halfIm: Float64A
       if (width % 2 === 1) zIm[t + paired - 1] = 0
     }
     const [outRe, outIm] = plan.transformTile(zRe, zIm, paired, false)
-    const outBase = block * halfSize * inner + column
     for (let k = 0; k < halfSize; k++) {
       const row = outBase + k * inner
       const t = k * paired
@@ -602,19 +630,7 @@ function realForwardAxis(x: Float64Array, halfRe: Float64Array, halfIm: Float64A
 function realInverseAxis(halfRe: Float64Array, halfIm: Float64Array, x: Float64Array, outer: number, size: number, inner: number, scale: number): void {
   const plan = FftPlan.of(size)
   const halfSize = Math.floor(size / 2) + 1
-  const tiles = new AxisTiles(outer, inner, 2 * tileWidth(size))
-  const maxWidth = tiles.maxWidth
-  const pairs = Math.ceil(maxWidth / 2)
-  const zRe = new Float64Array(size * pairs)
-  const zIm = new Float64Array(size * pairs)
-  const inOffsets = new Int32Array(maxWidth)
-  const outOffsets = new Int32Array(maxWidth)
-  tiles.forEach((block, column, blocks, columns) => {
-    const width = blocks * columns
-    const paired = Math.ceil(width / 2)
-    tiles.offsets(blocks, columns, halfSize, inOffsets)
-    tiles.offsets(blocks, columns, size, outOffsets)
-    const inBase = block * halfSize * inner + column
+  forEachPairedTile(outer, size, inner, 'from-half', ({ width, paired, inBase, outBase, inOffsets, outOffsets }, zRe, zIm) => {
     for (let k = 0; k < halfSize; k++) {
       const row = inBase + k * inner
       const t = k * paired
@@ -635,7 +651,6 @@ function realInverseAxis(halfRe: Float64Array, halfIm: Float64Array, x: Float64A
       }
     }
     const [outRe, outIm] = plan.transformTile(zRe, zIm, paired, true)
-    const outBase = block * size * inner + column
     for (let j = 0; j < size; j++) {
       const row = outBase + j * inner
       const t = j * paired
